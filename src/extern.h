@@ -1,0 +1,593 @@
+/*
+ * fedtrust: private declarations shared by fedtrustd, fedtrust and the tests.
+ *
+ * One header, grouped per source file (rpki-client's layout).  Every limit is
+ * a MAX_* constant at the bottom with a one-line comment.  Ownership words:
+ * a function that returns a pointer says who frees it; "borrowed" pointers
+ * stay valid as long as the container they came from.
+ */
+#ifndef FEDTRUST_EXTERN_H
+#define FEDTRUST_EXTERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* ------------------------------------------------------------ reason.c */
+
+/*
+ * Stable reason codes.  The strings (reason_code()) appear in logs, in the
+ * verdict line of `fedtrust verify` and in metric labels; docs/reason-codes.md
+ * lists them.  Never renumber the strings, only add.
+ */
+enum reason {
+	R_OK = 0,
+	/* parsing */
+	R_XML_MALFORMED,	/* xml-malformed: not well-formed, bad encoding, trailing content */
+	R_XML_DOCTYPE,		/* xml-doctype-forbidden: any DTD, internal or external */
+	R_XML_LIMIT,		/* xml-limit: depth, node count, attribute or text size cap */
+	R_XML_ROOT,		/* xml-root-invalid: document element is not md:EntitiesDescriptor/EntityDescriptor */
+	R_XML_EMPTY,		/* xml-empty: empty body */
+	/* signature structure (R3-R6, R8) */
+	R_SIG_MISSING,		/* sig-missing: no ds:Signature child of the root */
+	R_SIG_MULTIPLE,		/* sig-multiple: more than one root signature, or stray signatures */
+	R_SIG_POSITION,		/* sig-position: signature not the first element child of the root */
+	R_SIG_REFERENCE,	/* sig-reference-not-root: reference does not resolve to the document element */
+	R_SIG_REFERENCE_COUNT,	/* sig-reference-count: SignedInfo has zero or several References */
+	R_SIG_ID_DUPLICATE,	/* sig-id-duplicate: the referenced ID occurs more than once */
+	R_SIG_TRANSFORM,	/* sig-transform-forbidden: anything but enveloped + exc-c14n */
+	R_SIG_C14N,		/* sig-c14n-forbidden: SignedInfo canonicalization not C14N 1.0/exc-C14N */
+	R_SIG_OBJECT,		/* sig-object-forbidden: ds:Object or ds:Manifest present */
+	R_SIG_ALG,		/* sig-alg-forbidden: signature algorithm not on the allow-list (sha1, md5, DSA, HMAC, unknown) */
+	R_SIG_DIGEST_WEAK,	/* sig-digest-weak: digest algorithm not sha256/384/512 */
+	R_SIG_KEY_WEAK,		/* sig-key-weak: RSA under 2048 bits, or a curve not allowed */
+	R_SIG_INVALID,		/* sig-invalid: digest or signature value does not verify */
+	R_SIG_UNTRUSTED,	/* sig-untrusted-key: no configured anchor verifies the signature */
+	/* CA mode (chain to a configured root) */
+	R_CHAIN_UNTRUSTED,	/* chain-untrusted: signer certificate does not chain to a configured root */
+	R_CHAIN_REVOKED,	/* chain-revoked: a certificate in the chain is revoked */
+	R_CHAIN_CRL,		/* chain-crl-invalid: CRL missing, expired or not signed by the CA */
+	R_CHAIN_NAME,		/* chain-name-mismatch: signer subject/SAN does not match the configured names */
+	R_CHAIN_EXPIRED,	/* chain-expired: a certificate in the chain is outside its validity at now */
+	/* validity */
+	R_VALID_UNTIL_MISSING,	/* valid-until-missing: root has no validUntil */
+	R_EXPIRED,		/* expired: validUntil (or exp) is not after now */
+	R_VALIDITY_TOO_LONG,	/* validity-too-long: validUntil further away than max-validity */
+	R_NOT_YET_VALID,	/* not-yet-valid: creationInstant / iat beyond the allowed skew */
+	R_TIME_MALFORMED,	/* time-malformed: a dateTime or duration that does not parse */
+	R_ROLLBACK,		/* rollback: older than the last good document of this source */
+	/* content */
+	R_FEED_EMPTY,		/* feed-empty: no entity left */
+	R_ENTITY_ID_INVALID,	/* entity-id-invalid: missing, too long, control characters */
+	R_ENTITY_DUPLICATE,	/* entity-duplicate: an entityID occurs twice in one feed */
+	R_ENTITY_EXPIRED,	/* entity-expired: a nested validUntil has passed */
+	R_ENTITY_SIG_INVALID,	/* entity-sig-invalid: an embedded signature in a group or entity fails */
+	R_ENTITY_CERT_EXPIRED,	/* entity-cert-expired: KeyDescriptor certificate expired (policy reject) */
+	R_ENTITY_KEY_INVALID,	/* entity-key-invalid: KeyDescriptor certificate does not parse */
+	R_ENTITY_FILTERED,	/* entity-filtered: dropped by a list's role/allow/deny/RA policy */
+	R_ENTITY_DEDUPED,	/* entity-deduped: lost to the same entityID from a source of higher priority */
+	R_MASS_DROP,		/* mass-drop: too many entities vanished at once */
+	R_APPROVAL_EXPIRED,	/* approval-expired: the source's approved-until has passed */
+	/* fetching */
+	R_FETCH_TIMEOUT,	/* fetch-timeout */
+	R_FETCH_TOO_LARGE,	/* fetch-too-large: body or decompressed body over max-size */
+	R_FETCH_TLS,		/* fetch-tls: certificate, hostname or handshake failure */
+	R_FETCH_HTTP_STATUS,	/* fetch-http-status: status other than 200/304 */
+	R_FETCH_REDIRECT,	/* fetch-redirect: too many redirects or a redirect to another scheme */
+	R_FETCH_SCHEME,		/* fetch-scheme: URL scheme other than https or file */
+	R_FETCH_FAILED,		/* fetch-failed: DNS, connect, truncated transfer, I/O */
+	R_FETCH_NO_CACHE,	/* fetch-no-cache: 304 without a cached copy */
+	/* operator side */
+	R_SIGN_FAILED,		/* sign-failed: operator key missing, unreadable or signing error */
+	R_SELF_CHECK,		/* self-check-failed: output did not verify before publication */
+	R_PUBLISH_FAILED,	/* publish-failed: I/O error writing or switching a generation */
+	R_STALE,		/* stale-expired: last good data has passed its own validity */
+	R_INTERNAL,		/* internal: allocation or library failure */
+	R_MAX
+};
+
+/*
+ * A verdict: the reason code plus one human line.  Filled by every function
+ * that can reject input; the caller prefixes the source name when logging.
+ */
+struct verdict {
+	enum reason	 reason;
+	char		 detail[512];
+};
+
+const char	*reason_code(enum reason);
+int		 reason_from_code(const char *, enum reason *);
+/* Set v->reason and a printf-style detail; returns -1 so callers can "return verdict_set(...)". */
+int		 verdict_set(struct verdict *, enum reason, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------ log.c */
+
+void	 log_init(int foreground, int verbose, const char *ident);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));	/* adds strerror(errno) */
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));	/* only with -v */
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* One line per rejection: "source=LIST/SOURCE reason=CODE: detail" (B1, B6). */
+void	 log_reject(const char *source, const struct verdict *);
+/* Copy untrusted text into buf (escaped, truncated, always NUL-terminated). Returns buf. */
+char	*log_sanitize(const char *, size_t, char *buf, size_t bufsz);
+/* Drain OpenSSL's error queue into one string (for verdict details). */
+void	 log_openssl_errors(char *buf, size_t bufsz);
+/* Route libxml2 and xmlsec error callbacks into a quiet collector (never stderr). */
+void	 log_silence_xml(void);
+extern int	log_verbose;
+
+/* ------------------------------------------------------------ util.c */
+
+/* Allocation failure is fatal (daemon and command only; never in src/lib). */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* Append a copy of s to the array *arr of *n strings. */
+void	 strv_push(char ***arr, size_t *n, const char *s);
+void	 strv_free(char **, size_t);
+
+/* "90", "30s", "5m", "24h", "28d" -> seconds.  0 ok, -1 bad. */
+int	 parse_duration(const char *, long *);
+/* "1024", "64K", "256M", "2G" -> bytes.  0 ok, -1 bad. */
+int	 parse_size(const char *, size_t *);
+/* RFC 3339 / xs:dateTime with zone (Z or +hh:mm) or seconds since epoch. 0 ok, -1 bad. */
+int	 parse_time(const char *, time_t *);
+/* xs:dateTime only (SAML validUntil, creationInstant). 0 ok, -1 bad. */
+int	 parse_xsd_datetime(const char *, time_t *);
+/* xs:duration "PnYnMnDTnHnMnS" (cacheDuration); months = 30 days, years = 365 days. 0 ok, -1 bad. */
+int	 parse_xsd_duration(const char *, long *);
+/* Date "YYYY-MM-DD" (end of that day UTC) or any parse_time form. 0 ok, -1 bad. */
+int	 parse_date_or_time(const char *, time_t *);
+/* "2026-11-23T16:17:59Z" into buf (at least 21 bytes). Returns buf. */
+char	*format_time(time_t, char *buf, size_t bufsz);
+/* xs:duration "PT3600S" style into buf. Returns buf. */
+char	*format_xsd_duration(long, char *buf, size_t bufsz);
+
+/* Read a whole file, at most max bytes (else -1 with errno EFBIG). Caller frees *buf. */
+int	 read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
+/*
+ * Write a file atomically: temp file created O_EXCL|O_NOFOLLOW in the same
+ * directory, written, fsynced, renamed over path, directory fsynced.
+ * On any failure the temp file is removed and path is untouched. 0 / -1 (errno).
+ */
+int	 write_file_atomic(const char *path, const void *, size_t, int mode);
+int	 fsync_dir(const char *dir);
+/* mkdir -p with mode. 0 / -1. */
+int	 mkdir_p(const char *, int mode);
+/* Remove a directory tree (no symlink following). 0 / -1. */
+int	 rm_rf(const char *);
+/* Join dir and a relative name; an absolute name is returned as a copy. Caller frees. */
+char	*path_join(const char *dir, const char *name);
+/* Directory part of a path (caller frees). */
+char	*path_dirname(const char *);
+
+/* Lower-case hex SHA-256 of buf into out (65 bytes). */
+void	 sha256_hex(const void *, size_t, char out[65]);
+/* base64url (no padding) of buf; caller frees. */
+char	*b64url_encode(const void *, size_t);
+/* Standard base64 with no newlines; caller frees. */
+char	*b64_encode(const void *, size_t);
+/* Match s against a shell glob (fnmatch, no special treatment of '/'). 1 / 0. */
+int	 glob_match(const char *pattern, const char *s);
+
+/* ------------------------------------------------------------ config.c */
+
+enum source_type { SRC_SAML = 1, SRC_OIDF, SRC_SIGNED_JWKS, SRC_X509 };
+
+/* Role bits of an entity (SAML role descriptors; OIDF entity types later). */
+#define ROLE_IDP	0x01	/* IDPSSODescriptor */
+#define ROLE_SP		0x02	/* SPSSODescriptor */
+#define ROLE_AA		0x04	/* AttributeAuthorityDescriptor */
+#define ROLE_AUTHN	0x08	/* AuthnAuthorityDescriptor */
+#define ROLE_PDP	0x10	/* PDPDescriptor */
+#define ROLE_OTHER	0x20	/* RoleDescriptor and anything else */
+#define ROLE_ALL	0x3f
+
+/* What to do with an expired certificate inside a KeyDescriptor. */
+enum cert_validity { CERT_VALIDITY_WARN = 0, CERT_VALIDITY_REJECT, CERT_VALIDITY_IGNORE };
+
+#define OUT_SAML	0x01	/* saml-aggregate */
+#define OUT_BUNDLE	0x02	/* bundle (issue: compact trust bundle) */
+#define OUT_MDQ		0x04	/* mdq per-entity lookups */
+
+struct source_conf {
+	char		*name;		/* [source NAME] */
+	enum source_type type;
+	char		*url;		/* https:// or file:// */
+	char		**anchors;	/* pinned certificate or public key files (absolute) */
+	size_t		 anchorsz;
+	char		**cas;		/* CA mode: root certificate files */
+	size_t		 casz;
+	char		**crls;		/* CA mode: CRL files (PEM or DER) */
+	size_t		 crlsz;
+	char		**signer_names;	/* CA mode: glob over signer subject DN (RFC 2253) or DNS/URI SAN */
+	size_t		 signer_namesz;
+	long		 max_validity;	/* seconds; reject validUntil further away */
+	unsigned	 roles;		/* ROLE_* accepted from this source */
+	int		 priority;	/* higher wins on duplicate entityIDs */
+	char		*owner;
+	time_t		 approved_until; /* 0 = no expiry */
+	char		**allow;	/* entityID globs; empty = all */
+	size_t		 allowsz;
+	char		**deny;		/* entityID globs, applied after allow */
+	size_t		 denysz;
+	char		**ras;		/* accepted registrationAuthority values; empty = all */
+	size_t		 rasz;
+	char		*ca_file;	/* CAs for https fetches; NULL = main config's */
+	long		 fetch_timeout;	/* seconds */
+	size_t		 max_size;	/* bytes, also after decompression */
+	enum cert_validity cert_validity;
+	long		 skew;		/* allowed clock skew for creationInstant, seconds */
+	int		 line;		/* line of the [source] header, for messages */
+};
+
+struct list_conf {
+	char		*name;		/* [a-z0-9][a-z0-9-]{0,63} */
+	char		*file;		/* the trustlists/NAME.conf it came from */
+	long		 bundle_validity; /* seconds */
+	long		 saml_validity;	/* seconds: validUntil of the aggregate = now + this */
+	long		 cache_duration; /* seconds: cacheDuration written into the aggregate */
+	long		 refresh;	/* seconds */
+	double		 max_drop;	/* fraction 0..1 of entities that may vanish per publication */
+	unsigned	 outputs;	/* OUT_* */
+	char		*aggregate_name; /* Name attribute of the aggregate; default ISSUER/LIST */
+	char		**allow;	/* list-wide entityID globs */
+	size_t		 allowsz;
+	char		**deny;
+	size_t		 denysz;
+	unsigned	 roles;		/* list-wide role filter, default ROLE_ALL */
+	struct source_conf *sources;
+	size_t		 sourcesz;
+};
+
+struct config {
+	char		*file;
+	char		*issuer;
+	char		*state_dir;
+	char		*publish_dir;
+	char		*trustlists_dir;
+	char		*signing_key;
+	char		*signing_cert;	/* certificate of signing-key, put in the aggregate's KeyInfo */
+	char		*next_key;
+	char		*listen;
+	char		*ca_file;
+	long		 fetch_timeout;
+	size_t		 max_size;
+	int		 keep_generations; /* generations kept besides the live one */
+	struct list_conf *lists;
+	size_t		 listsz;
+};
+
+/*
+ * Parse the main config file and every trustlists/*.conf.  On error returns
+ * NULL and writes "FILE:LINE: message" into err.  Caller frees with config_free.
+ */
+struct config	*config_load(const char *file, char *err, size_t errsz);
+void		 config_free(struct config *);
+const struct list_conf *config_find_list(const struct config *, const char *);
+const char	*source_type_name(enum source_type);
+/* "idp, sp" -> ROLE_* bits. 0 / -1. */
+int		 parse_roles(const char *, unsigned *);
+
+/* ------------------------------------------------------------ anchor.c */
+
+/* One pinned anchor: a public key, and the certificate it came from if any. */
+struct anchor {
+	EVP_PKEY	*pkey;
+	X509		*cert;		/* NULL when the file held a bare public key */
+	char		*file;
+};
+
+struct anchor_set {
+	struct anchor	*pins;		/* pinned mode: any of these may sign */
+	size_t		 pinsz;
+	X509_STORE	*store;		/* CA mode: roots (+ CRLs); NULL in pinned mode */
+	int		 have_crl;	/* CA mode: CRLs loaded, revocation checked */
+	char		**names;	/* CA mode: signer name globs */
+	size_t		 namesz;
+};
+
+/*
+ * Load a PEM file of certificates and/or public keys as pins (several per
+ * file allowed, for rollover).  0, or -1 with v set (unreadable, no key).
+ */
+int	 anchor_load_pins(struct anchor_set *, const char *file, struct verdict *);
+int	 anchor_load_ca(struct anchor_set *, const char *file, struct verdict *);
+int	 anchor_load_crl(struct anchor_set *, const char *file, struct verdict *);
+/* Build the anchor set for a configured source. 0 / -1 with v. */
+int	 anchor_load_source(struct anchor_set *, const struct source_conf *, struct verdict *);
+void	 anchor_set_free(struct anchor_set *);	/* frees members, not the struct */
+/*
+ * CA mode: check cert (with untrusted intermediates chain) against the store at
+ * now: chain, revocation when CRLs are loaded, and the name globs.
+ * 0 / -1 with v (R_CHAIN_*).
+ */
+int	 anchor_check_chain(const struct anchor_set *, X509 *cert, STACK_OF(X509) *chain,
+	    time_t now, struct verdict *);
+
+/* ------------------------------------------------------------ saml.c, saml_verify.c */
+
+#define KEY_USE_SIGNING		0x01
+#define KEY_USE_ENCRYPTION	0x02
+
+/* A key from a verified KeyDescriptor. */
+struct key {
+	unsigned	 use;		/* KEY_USE_* (no use attribute = both) */
+	unsigned char	*cert;		/* certificate DER, NULL if only a key was given */
+	size_t		 certsz;
+	unsigned char	*spki;		/* SubjectPublicKeyInfo DER (always set) */
+	size_t		 spkisz;
+	time_t		 not_after;	/* certificate notAfter, 0 when no certificate */
+};
+
+/* One entity as plain data, extracted from a verified tree. */
+struct entity {
+	char		*id;		/* entityID */
+	unsigned	 roles;		/* ROLE_* */
+	struct key	*keys;
+	size_t		 keysz;
+	char		*ra;		/* mdrpi:RegistrationInfo/@registrationAuthority or NULL */
+	char		**categories;	/* mdattr:EntityAttributes attribute values, "NAME|VALUE" */
+	size_t		 categoriesz;
+	char		*org;		/* OrganizationDisplayName (first), or NULL */
+	time_t		 valid_until;	/* earliest validUntil of the entity and its enclosing groups */
+	char		*xml;		/* standalone serialisation of the verified EntityDescriptor, */
+	size_t		 xmlsz;		/*   in-scope namespaces declared, embedded ds:Signature removed */
+	const char	*src;		/* borrowed: source name (set by the caller) */
+	int		 priority;	/* copied from the source (set by the caller) */
+};
+
+/* An entity that was dropped from an otherwise accepted feed (quarantine). */
+struct drop {
+	char		*id;		/* entityID, or "(unknown)" */
+	enum reason	 reason;
+	char		*detail;
+};
+
+/* What a verified SAML document yields. */
+struct entity_set {
+	struct entity	*entities;
+	size_t		 entitiesz;
+	struct drop	*drops;
+	size_t		 dropsz;
+	time_t		 valid_until;	/* root validUntil */
+	long		 cache_duration; /* root cacheDuration in seconds, -1 when absent */
+	time_t		 created;	/* PublicationInfo creationInstant, 0 when absent */
+	char		*name;		/* root Name attribute, or NULL */
+	char		*signer;	/* which anchor verified it: file name or subject, for logs */
+};
+
+/* Options of one SAML verification (one source). */
+struct saml_opts {
+	const char	*source;	/* for messages only */
+	long		 max_validity;	/* seconds; 0 = no upper bound */
+	enum cert_validity cert_validity;
+	long		 skew;		/* seconds for creationInstant in the future */
+	size_t		 max_entities;	/* 0 = MAX_ENTITIES */
+};
+
+/*
+ * Verify one SAML metadata document held in buf against anchors at now,
+ * under rules R1-R11 of docs/security-rules.md, and extract its entities.
+ * Returns 0 and fills out (caller frees with entity_set_free), or -1 with v.
+ * Never reads files or the network; never uses a key carried by the document.
+ */
+int	 saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *,
+	    const struct saml_opts *, time_t now, struct entity_set *out, struct verdict *);
+void	 entity_set_free(struct entity_set *);	/* frees members, not the struct */
+void	 entity_free(struct entity *);		/* frees members, not the struct */
+/* Deep copy of e into dst (strings, keys, xml). */
+void	 entity_copy(struct entity *dst, const struct entity *e);
+
+/* One-time init/shutdown of libxml2 + xmlsec for the process. 0 / -1. */
+int	 xml_init(void);
+void	 xml_shutdown(void);
+
+/* ------------------------------------------------------------ fetch.c */
+
+struct fetch_req {
+	const char	*source;	/* LIST/SOURCE, for messages */
+	const char	*url;		/* https:// or file:// only */
+	const char	*ca_file;	/* CA bundle for TLS verification; NULL = system default */
+	long		 timeout;	/* whole transfer, seconds */
+	long		 connect_timeout; /* seconds */
+	size_t		 max_size;	/* cap on the body, also after decompression */
+	const char	*etag;		/* validators of the cached copy, or NULL */
+	const char	*last_modified;
+};
+
+struct fetch_res {
+	int		 ok;		/* 1 when body or not_modified is usable */
+	int		 not_modified;	/* 304: use the cached copy */
+	long		 status;	/* HTTP status, 0 for file:// */
+	unsigned char	*body;		/* caller frees (fetch_res_free) */
+	size_t		 bodysz;
+	char		*etag;
+	char		*last_modified;
+	long		 retry_after;	/* seconds from Retry-After, -1 when absent */
+	struct verdict	 v;		/* why, when !ok */
+};
+
+/* Fetch n requests concurrently (one curl multi handle). Always fills res[0..n). */
+void	 fetch_many(const struct fetch_req *, struct fetch_res *, size_t n);
+void	 fetch_res_free(struct fetch_res *);	/* frees members, not the struct */
+int	 fetch_init(void);			/* curl_global_init; 0 / -1 */
+void	 fetch_shutdown(void);
+
+/* ------------------------------------------------------------ cache.c */
+
+/* Last good copy of a source, kept in state-dir/sources/LIST/SOURCE/. */
+struct cache_entry {
+	unsigned char	*doc;		/* raw bytes as fetched (verified when stored) */
+	size_t		 docsz;
+	char		*etag;
+	char		*last_modified;
+	char		 sha256[65];
+	time_t		 fetched;	/* when these bytes were last fetched or confirmed by 304 */
+	time_t		 valid_until;	/* of the document */
+	time_t		 created;	/* creationInstant, 0 if none (rollback check) */
+};
+
+/* 0 found, 1 none, -1 error (logged). Caller frees with cache_entry_free. */
+int	 cache_load(const char *state_dir, const char *list, const char *source, struct cache_entry *);
+/* Atomically replace the stored copy. 0 / -1. */
+int	 cache_store(const char *state_dir, const char *list, const char *source, const struct cache_entry *);
+void	 cache_entry_free(struct cache_entry *);
+
+/* ------------------------------------------------------------ sign.c */
+
+enum sig_alg { SIG_RSA_SHA256 = 1, SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_ED25519, SIG_RSA_PSS_SHA256 };
+
+/* The operator's signing key. */
+struct signer {
+	EVP_PKEY	*key;		/* private key */
+	X509		*cert;		/* matching certificate, NULL if none configured */
+	enum sig_alg	 xml_alg;	/* rsa-sha256 for RSA, ecdsa-sha256 for P-256, ecdsa-sha384 for P-384 */
+	char		*file;
+};
+
+/*
+ * Load the operator key through OpenSSL's store API (a file path or, later,
+ * a PKCS#11 URI) and its certificate; check that they match.  0 / -1 with v
+ * (R_SIGN_FAILED).  Caller frees with signer_free.
+ */
+int	 signer_load(struct signer *, const char *keyuri, const char *certfile, struct verdict *);
+void	 signer_free(struct signer *);		/* frees members, zeroises, not the struct */
+
+/* ------------------------------------------------------------ out_saml.c */
+
+struct saml_out_opts {
+	const char	*name;		/* EntitiesDescriptor Name */
+	const char	*publisher;	/* PublicationInfo publisher (the issuer) */
+	time_t		 valid_until;	/* now + saml-validity, clamped by the caller */
+	long		 cache_duration; /* seconds, written as xs:duration */
+	uint64_t	 seq;		/* publication sequence, used in ID and publicationId */
+};
+
+/*
+ * Build the signed aggregate of ents (already sorted and filtered by policy)
+ * at now with signer s.  Exclusive C14N, enveloped signature first child of
+ * the root, Reference URI="#ID".  Returns 0 and a malloc'd document in
+ * *out/*outsz, or -1 with v.
+ */
+int	 out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml_out_opts *,
+	    const struct signer *, time_t now, unsigned char **out, size_t *outsz, struct verdict *);
+
+/* ------------------------------------------------------------ publish.c */
+
+/* One file of a generation, path relative to the list folder ("aggregate.xml"). */
+struct gen_file {
+	const char	*path;
+	const unsigned char *data;
+	size_t		 len;
+};
+
+/*
+ * Take the state-dir lock (flock on state-dir/lock, non-blocking). Returns an
+ * fd to keep open while publishing, or -1 when another process holds it.
+ */
+int	 publish_lock(const char *state_dir);
+/* Allocate the next sequence number of list, persisted and fsynced first. 0 / -1. */
+int	 publish_next_seq(const char *state_dir, const char *list, uint64_t *seq);
+/* Last sequence number published for list (0 when none). */
+uint64_t publish_last_seq(const char *state_dir, const char *list);
+/*
+ * Write files into a new generation folder beside the live one, fsync, and
+ * switch publish_dir/LIST to it atomically (symlink rename); keep `keep` old
+ * generations.  On failure the live generation is untouched. 0 / -1 with v.
+ */
+int	 publish_generation(const char *publish_dir, const char *list, uint64_t seq,
+	    const struct gen_file *, size_t n, int keep, struct verdict *);
+/* Read a file of the live generation (for the previous entity count etc.). 0 / -1. */
+int	 publish_read_live(const char *publish_dir, const char *list, const char *path,
+	    unsigned char **buf, size_t *len);
+
+/* ------------------------------------------------------------ policy.c */
+
+/* What one source contributed to a cycle. */
+struct source_state {
+	const struct source_conf *conf;	/* borrowed */
+	int		 status;	/* SRC_OK, SRC_STALE, SRC_FAILED */
+	struct entity_set set;		/* verified entities (fresh or last good) */
+	struct verdict	 v;		/* why, when not SRC_OK */
+};
+#define SRC_OK		0
+#define SRC_STALE	1
+#define SRC_FAILED	2
+
+/* The result of applying a list's policy. */
+struct selection {
+	const struct entity **ents;	/* borrowed from the source states, sorted by id */
+	size_t		 entsz;
+	struct drop	*drops;		/* filtered, deduped, expired: with reasons */
+	size_t		 dropsz;
+	time_t		 valid_until;	/* earliest valid_until of the selected entities */
+};
+
+/*
+ * Select a list's entities from the source states at now: approval expiry,
+ * role filter, allow/deny, registration authority, expiry, dedupe by
+ * priority (loser reported).  0 / -1 with v.  Free with selection_free.
+ */
+int	 policy_select(const struct list_conf *, struct source_state *, size_t n, time_t now,
+	    struct selection *, struct verdict *);
+/*
+ * Mass-drop guard: refuse when more than max_drop of prev_ids vanished.
+ * Returns 0 ok, -1 with v (R_MASS_DROP).
+ */
+int	 policy_check_drop(const struct list_conf *, char *const *prev_ids, size_t prevsz,
+	    const struct selection *, struct verdict *);
+void	 selection_free(struct selection *);
+
+/* ------------------------------------------------------------ build.c */
+
+struct build_opts {
+	time_t		 now;
+	const char	*only_list;	/* NULL = all lists */
+	int		 force;		/* override the mass-drop guard once */
+};
+
+/* One full cycle for every list. Returns 0 all published, 1 some list kept its last good output, 2 config, 3 internal. */
+int	 build_run(const struct config *, const struct build_opts *);
+
+/* ------------------------------------------------------------ cmd_*.c (the fedtrust command) */
+
+int	 cmd_verify(int argc, char *argv[]);
+int	 cmd_build(int argc, char *argv[]);
+
+/* Exit codes of every command (config-and-cli.md). */
+#define EXIT_OK		0
+#define EXIT_REJECT	1
+#define EXIT_USAGE	2
+#define EXIT_INTERNAL	3
+
+/* ------------------------------------------------------------ limits */
+
+#define MAX_DOC_SIZE		(256UL * 1024 * 1024)	/* default body cap of one fetch */
+#define MAX_REDIRECTS		5		/* redirects followed by one fetch */
+#define MAX_CONNECT_TIMEOUT	15		/* seconds to connect */
+#define MAX_FETCH_TIMEOUT	60		/* default seconds for a whole transfer */
+#define MAX_XML_DEPTH		64		/* element nesting in metadata (real feeds use < 20) */
+#define MAX_ENTITIES		200000		/* entities in one document */
+#define MAX_KEYS		64		/* KeyDescriptors kept per entity */
+#define MAX_CATEGORIES		256		/* entity attribute values kept per entity */
+#define MAX_ENTITY_ID		1024		/* bytes of an entityID */
+#define MAX_ANCHORS		32		/* pinned keys per source */
+#define MAX_SOURCES		256		/* sources per trust list */
+#define MAX_LISTS		256		/* trust lists per config */
+#define MAX_VALIDITY_DEFAULT	(28L * 86400)	/* default max-validity of a source */
+#define MAX_SKEW_DEFAULT	300		/* default clock skew allowed, seconds */
+#define MAX_GENERATIONS_KEPT	3		/* old generations kept beside the live one */
+#define MIN_RSA_BITS		2048		/* smallest RSA key accepted anywhere */
+
+#endif /* FEDTRUST_EXTERN_H */
