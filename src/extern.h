@@ -24,7 +24,7 @@
  * lists them.  Never renumber the strings, only add.
  */
 enum reason {
-	R_OK = 0,
+	R_NONE = 0,		/* no rejection (R_OK would clash with unistd.h) */
 	/* parsing */
 	R_XML_MALFORMED,	/* xml-malformed: not well-formed, bad encoding, trailing content */
 	R_XML_DOCTYPE,		/* xml-doctype-forbidden: any DTD, internal or external */
@@ -269,7 +269,7 @@ struct config {
 };
 
 /*
- * Parse the main config file and every trustlists/*.conf.  On error returns
+ * Parse the main config file and every trustlists/NAME.conf.  On error returns
  * NULL and writes "FILE:LINE: message" into err.  Caller frees with config_free.
  */
 struct config	*config_load(const char *file, char *err, size_t errsz);
@@ -393,6 +393,22 @@ void	 entity_copy(struct entity *dst, const struct entity *e);
 int	 xml_init(void);
 void	 xml_shutdown(void);
 
+/* Internal to saml.c and saml_verify.c (libxml2 types kept opaque here). */
+struct _xmlNode;
+/* 1 when the node is the element {ns}name. */
+int	 saml_is(const struct _xmlNode *, const char *ns, const char *name);
+/* First element child, or NULL. */
+struct _xmlNode *saml_first_elem(const struct _xmlNode *);
+/* base64 (whitespace ignored) -> malloc'd bytes. 0 / -1. */
+int	 saml_b64_decode(const char *, unsigned char **, size_t *);
+/*
+ * Verify the enveloped signature sig over target (R3-R9) with keys from the
+ * anchor set only; target_id must already be the only registered ID.
+ * 0 (and *signer, caller frees, when signer != NULL) / -1 with v.
+ */
+int	 saml_sig_verify(struct _xmlNode *sig, struct _xmlNode *target, const char *target_id,
+	    const struct anchor_set *, time_t now, char **signer, struct verdict *);
+
 /* ------------------------------------------------------------ fetch.c */
 
 struct fetch_req {
@@ -423,6 +439,12 @@ void	 fetch_many(const struct fetch_req *, struct fetch_res *, size_t n);
 void	 fetch_res_free(struct fetch_res *);	/* frees members, not the struct */
 int	 fetch_init(void);			/* curl_global_init; 0 / -1 */
 void	 fetch_shutdown(void);
+
+#define MAX_HEADER_BYTES	(256 * 1024)	/* response header bytes of one fetch, redirects included */
+#define MAX_HEADER_VALUE	1024		/* longer ETag/Last-Modified/Retry-After values are ignored */
+#define MAX_RETRY_AFTER		86400L		/* Retry-After is capped to one day */
+#define FETCH_LOW_SPEED_LIMIT	1		/* bytes/s: slower than this ... */
+#define FETCH_LOW_SPEED_TIME	30		/* ... for this many seconds aborts (clamped to the timeout) */
 
 /* ------------------------------------------------------------ cache.c */
 
@@ -478,7 +500,7 @@ struct saml_out_opts {
  * Build the signed aggregate of ents (already sorted and filtered by policy)
  * at now with signer s.  Exclusive C14N, enveloped signature first child of
  * the root, Reference URI="#ID".  Returns 0 and a malloc'd document in
- * *out/*outsz, or -1 with v.
+ * out and outsz, or -1 with v.
  */
 int	 out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml_out_opts *,
 	    const struct signer *, time_t now, unsigned char **out, size_t *outsz, struct verdict *);

@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 #include <libxml/xmlerror.h>
+#include <xmlsec/xmlsec.h>
 #include <xmlsec/errors.h>
 
 #include "extern.h"

@@ -8,7 +8,7 @@
 #include "extern.h"
 
 static const char *const codes[R_MAX] = {
-	[R_OK] = "ok",
+	[R_NONE] = "ok",
 	[R_XML_MALFORMED] = "xml-malformed",
 	[R_XML_DOCTYPE] = "xml-doctype-forbidden",
 	[R_XML_LIMIT] = "xml-limit",

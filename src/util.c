@@ -49,7 +49,7 @@ xreallocarray(void *p, size_t n, size_t sz)
 		errno = ENOMEM;
 		fatal("reallocarray");
 	}
-	q = realloc(p, n * sz ? n * sz : 1);
+	q = realloc(p, (n * sz) != 0 ? n * sz : 1);
 	if (q == NULL)
 		fatal("reallocarray");
 	return q;

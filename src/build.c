@@ -1,0 +1,463 @@
+/*
+ * One build cycle: fetch every source of a list, verify what came (or the
+ * last good copy), apply the list's policy, sign and publish one generation.
+ * Nothing flows backwards: verification never reads the publish folder, and
+ * publishing never parses untrusted bytes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+/* Per-cycle context of one list. */
+struct cycle {
+	const struct config	*conf;
+	const struct list_conf	*list;
+	time_t			 now;
+	struct source_state	*st;
+	struct cache_entry	*cache;		/* last good copy per source */
+	int			*have_cache;
+	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
+};
+
+static const char *
+label(struct cycle *c, const struct source_conf *s)
+{
+	snprintf(c->label, sizeof(c->label), "%s/%s", c->list->name, s->name);
+	return c->label;
+}
+
+/* Verify doc of source s at now into st->set. 0 / -1 with st->v. */
+static int
+verify_doc(struct cycle *c, const struct source_conf *s, const unsigned char *doc, size_t docsz,
+    struct source_state *st)
+{
+	struct anchor_set	 anchors;
+	struct saml_opts	 o;
+	int			 rc;
+
+	memset(&anchors, 0, sizeof(anchors));
+	if (anchor_load_source(&anchors, s, &st->v) == -1)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.source = label(c, s);
+	o.max_validity = s->max_validity;
+	o.cert_validity = s->cert_validity;
+	o.skew = s->skew;
+	entity_set_free(&st->set);
+	memset(&st->set, 0, sizeof(st->set));
+	rc = saml_verify(doc, docsz, &anchors, &o, c->now, &st->set, &st->v);
+	anchor_set_free(&anchors);
+	return rc;
+}
+
+/* Remember doc as this source's last good copy. */
+static void
+remember(struct cycle *c, size_t i, const unsigned char *doc, size_t docsz,
+    const struct fetch_res *r)
+{
+	const struct source_conf *s = &c->list->sources[i];
+	struct cache_entry	 ce;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.doc = (unsigned char *)doc;
+	ce.docsz = docsz;
+	ce.etag = r->etag;
+	ce.last_modified = r->last_modified;
+	sha256_hex(doc, docsz, ce.sha256);
+	ce.fetched = c->now;
+	ce.valid_until = c->st[i].set.valid_until;
+	ce.created = c->st[i].set.created;
+	if (cache_store(c->conf->state_dir, c->list->name, s->name, &ce) == -1)
+		log_warnx("source=%s: could not store the last good copy", label(c, s));
+}
+
+/*
+ * The fetch failed or its document was rejected: fall back to the last good
+ * copy, re-verified at now so that it is used only until its own validUntil
+ * (B2); it is never extended.
+ */
+static void
+fall_back(struct cycle *c, size_t i)
+{
+	const struct source_conf *s = &c->list->sources[i];
+	struct source_state	*st = &c->st[i];
+	struct verdict		 why = st->v;
+
+	st->status = SRC_FAILED;
+	if (!c->have_cache[i])
+		return;
+	if (verify_doc(c, s, c->cache[i].doc, c->cache[i].docsz, st) == 0) {
+		st->status = SRC_STALE;
+		st->v = why;
+		log_warnx("source=%s: serving the last good copy until %s", label(c, s),
+		    format_time(st->set.valid_until, (char[32]){ 0 }, 32));
+		return;
+	}
+	verdict_set(&st->v, R_STALE, "last good copy no longer usable: %s: %s",
+	    reason_code(st->v.reason), st->v.detail);
+	log_reject(label(c, s), &st->v);
+	st->v = why;
+}
+
+/* Handle one source's fetch result. */
+static void
+take_result(struct cycle *c, size_t i, struct fetch_res *r)
+{
+	const struct source_conf *s = &c->list->sources[i];
+	struct source_state	*st = &c->st[i];
+	const unsigned char	*doc;
+	size_t			 docsz;
+
+	if (!r->ok) {
+		st->v = r->v;
+		log_reject(label(c, s), &st->v);
+		fall_back(c, i);
+		return;
+	}
+	if (r->not_modified && !c->have_cache[i]) {
+		verdict_set(&st->v, R_FETCH_NO_CACHE, "304 Not Modified but no cached copy");
+		log_reject(label(c, s), &st->v);
+		st->status = SRC_FAILED;
+		return;
+	}
+	doc = r->not_modified ? c->cache[i].doc : r->body;
+	docsz = r->not_modified ? c->cache[i].docsz : r->bodysz;
+	if (verify_doc(c, s, doc, docsz, st) == -1) {
+		log_reject(label(c, s), &st->v);
+		fall_back(c, i);
+		return;
+	}
+	if (c->have_cache[i] && c->cache[i].created != 0 && st->set.created != 0 &&
+	    st->set.created < c->cache[i].created) {
+		verdict_set(&st->v, R_ROLLBACK, "creationInstant is older than the last good copy's");
+		log_reject(label(c, s), &st->v);
+		fall_back(c, i);
+		return;
+	}
+	st->status = SRC_OK;
+	/* a 304 or an identical body leaves the stored copy as it is */
+	if (!r->not_modified) {
+		char	 sha[65];
+
+		sha256_hex(doc, docsz, sha);
+		if (!c->have_cache[i] || strcmp(sha, c->cache[i].sha256) != 0)
+			remember(c, i, doc, docsz, r);
+	}
+	log_info("source=%s: accepted %zu entities (%zu dropped)", label(c, s),
+	    st->set.entitiesz, st->set.dropsz);
+}
+
+/* Fetch every source concurrently and verify what came back. */
+static void
+gather(struct cycle *c)
+{
+	const struct list_conf	*l = c->list;
+	struct fetch_req	*req = xcalloc(l->sourcesz, sizeof(*req));
+	struct fetch_res	*res = xcalloc(l->sourcesz, sizeof(*res));
+	size_t			 i, j;
+
+	for (i = 0; i < l->sourcesz; i++) {
+		const struct source_conf *s = &l->sources[i];
+
+		c->st[i].conf = s;
+		c->have_cache[i] = cache_load(c->conf->state_dir, l->name, s->name, &c->cache[i]) == 0;
+		req[i].source = s->name;
+		req[i].url = s->url;
+		req[i].ca_file = s->ca_file != NULL ? s->ca_file : c->conf->ca_file;
+		req[i].timeout = s->fetch_timeout ? s->fetch_timeout : c->conf->fetch_timeout;
+		req[i].connect_timeout = MAX_CONNECT_TIMEOUT;
+		req[i].max_size = s->max_size ? s->max_size : c->conf->max_size;
+		if (c->have_cache[i]) {
+			req[i].etag = c->cache[i].etag;
+			req[i].last_modified = c->cache[i].last_modified;
+		}
+	}
+	fetch_many(req, res, l->sourcesz);
+	for (i = 0; i < l->sourcesz; i++) {
+		take_result(c, i, &res[i]);
+		for (j = 0; j < c->st[i].set.entitiesz; j++) {
+			c->st[i].set.entities[j].src = l->sources[i].name;
+			c->st[i].set.entities[j].priority = l->sources[i].priority;
+		}
+		fetch_res_free(&res[i]);
+	}
+	free(req);
+	free(res);
+}
+
+/* State of a list's last publication: state-dir/lists/LIST/{entities,digest}. */
+static char *
+list_state(const struct cycle *c, const char *name)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/lists/%s/%s", c->conf->state_dir, c->list->name, name);
+	return p;
+}
+
+/* The entity IDs of the last publication (one per line). */
+static void
+load_prev_ids(const struct cycle *c, char ***ids, size_t *n)
+{
+	char		*path = list_state(c, "entities");
+	unsigned char	*buf;
+	size_t		 len;
+	char		*s, *line;
+
+	*ids = NULL;
+	*n = 0;
+	if (read_file(path, MAX_DOC_SIZE, &buf, &len) == 0) {
+		buf = xreallocarray(buf, len + 1, 1);
+		buf[len] = '\0';
+		for (s = (char *)buf; (line = strsep(&s, "\n")) != NULL; )
+			if (*line != '\0')
+				strv_push(ids, n, line);
+		free(buf);
+	}
+	free(path);
+}
+
+/* Digest over the selected entities' bytes: equal digests mean equal content. */
+static void
+selection_digest(const struct selection *sel, char out[65])
+{
+	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
+	unsigned char	 md[32];
+	size_t		 i;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		fatalx("sha256 init");
+	for (i = 0; i < sel->entsz; i++)
+		EVP_DigestUpdate(ctx, sel->ents[i]->xml, sel->ents[i]->xmlsz + 1);
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	sha256_hex(md, sizeof(md), out);
+}
+
+/*
+ * An unchanged selection need not be re-signed while the live aggregate has
+ * more than half of its validity left (the steady, cheap cycle).
+ */
+static int
+unchanged(const struct cycle *c, const char *digest)
+{
+	char		*path = list_state(c, "digest");
+	unsigned char	*buf;
+	size_t		 len;
+	char		 d[65];
+	long long	 until = 0;
+	int		 same = 0;
+
+	if (read_file(path, 4096, &buf, &len) == 0) {
+		buf = xreallocarray(buf, len + 1, 1);
+		buf[len] = '\0';
+		if (sscanf((char *)buf, "%64s %lld", d, &until) == 2 && strcmp(d, digest) == 0 &&
+		    until - c->now > c->list->saml_validity / 2 &&
+		    publish_last_seq(c->conf->state_dir, c->list->name) > 0)
+			same = 1;
+		free(buf);
+	}
+	free(path);
+	return same;
+}
+
+static void
+save_list_state(const struct cycle *c, const struct selection *sel, const char *digest,
+    time_t until)
+{
+	char	*dir = list_state(c, ""), *p, *txt;
+	size_t	 i, len = 0;
+
+	mkdir_p(dir, 0700);
+	for (i = 0; i < sel->entsz; i++)
+		len += strlen(sel->ents[i]->id) + 1;
+	txt = xmalloc(len + 1);
+	txt[0] = '\0';
+	for (len = 0, i = 0; i < sel->entsz; i++)
+		len += (size_t)sprintf(txt + len, "%s\n", sel->ents[i]->id);
+	p = list_state(c, "entities");
+	if (write_file_atomic(p, txt, len, 0600) == -1)
+		log_warn("%s", p);
+	free(p);
+	free(txt);
+	xasprintf(&txt, "%s %lld\n", digest, (long long)until);
+	p = list_state(c, "digest");
+	if (write_file_atomic(p, txt, strlen(txt), 0600) == -1)
+		log_warn("%s", p);
+	free(p);
+	free(txt);
+	free(dir);
+}
+
+static void
+report_drops(const char *list, const struct drop *d, size_t n)
+{
+	size_t	 i;
+	char	 id[256];
+
+	for (i = 0; i < n; i++)
+		log_info("list=%s entity=%s dropped reason=%s: %s", list,
+		    log_sanitize(d[i].id, strlen(d[i].id), id, sizeof(id)),
+		    reason_code(d[i].reason), d[i].detail);
+}
+
+/* Sign and publish the selection as the list's next generation. 0 / -1. */
+static int
+publish_selection(struct cycle *c, const struct signer *sg, const struct selection *sel,
+    const char *digest)
+{
+	const struct list_conf	*l = c->list;
+	struct saml_out_opts	 o;
+	struct gen_file		 f;
+	struct verdict		 v;
+	unsigned char		*agg = NULL;
+	size_t			 aggsz = 0;
+	char			*name = NULL;
+	uint64_t		 seq;
+	int			 rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	if (publish_next_seq(c->conf->state_dir, l->name, &seq) == -1) {
+		verdict_set(&v, R_PUBLISH_FAILED, "cannot allocate a sequence number in %s",
+		    c->conf->state_dir);
+		goto out;
+	}
+	if (l->aggregate_name == NULL)
+		xasprintf(&name, "%s/%s", c->conf->issuer, l->name);
+	memset(&o, 0, sizeof(o));
+	o.name = l->aggregate_name != NULL ? l->aggregate_name : name;
+	o.publisher = c->conf->issuer;
+	/* never promise more than the inputs do */
+	o.valid_until = c->now + l->saml_validity;
+	if (sel->valid_until < o.valid_until)
+		o.valid_until = sel->valid_until;
+	o.cache_duration = l->cache_duration;
+	o.seq = seq;
+	if (out_saml_aggregate(sel->ents, sel->entsz, &o, sg, c->now, &agg, &aggsz, &v) == -1)
+		goto out;
+	f.path = "aggregate.xml";
+	f.data = agg;
+	f.len = aggsz;
+	if (publish_generation(c->conf->publish_dir, l->name, seq, &f, 1,
+	    c->conf->keep_generations, &v) == -1)
+		goto out;
+	save_list_state(c, sel, digest, o.valid_until);
+	log_info("list=%s: published generation %llu with %zu entities, valid until %s", l->name,
+	    (unsigned long long)seq, sel->entsz, format_time(o.valid_until, (char[32]){ 0 }, 32));
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warnx("list=%s reason=%s: %s; the previous generation stays live", l->name,
+		    reason_code(v.reason), v.detail);
+	free(agg);
+	free(name);
+	return rc;
+}
+
+/* Select, guard and publish. Returns 0 published (or unchanged), -1 kept the last output. */
+static int
+publish_list(struct cycle *c, const struct signer *sg, int force)
+{
+	const struct list_conf	*l = c->list;
+	struct selection	 sel;
+	struct verdict		 v;
+	char			**prev;
+	size_t			 prevsz;
+	char			 digest[65];
+	int			 rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	policy_select(l, c->st, l->sourcesz, c->now, &sel, &v);
+	report_drops(l->name, sel.drops, sel.dropsz);
+	load_prev_ids(c, &prev, &prevsz);
+	if (policy_check_drop(l, prev, prevsz, &sel, &v) == -1 &&
+	    !(force && v.reason == R_MASS_DROP)) {
+		log_warnx("list=%s reason=%s: %s; the previous generation stays live%s", l->name,
+		    reason_code(v.reason), v.detail,
+		    v.reason == R_MASS_DROP ? " (use --force once to accept)" : "");
+		goto out;
+	}
+	selection_digest(&sel, digest);
+	if (unchanged(c, digest)) {
+		log_info("list=%s: unchanged, generation %llu stays live", l->name,
+		    (unsigned long long)publish_last_seq(c->conf->state_dir, l->name));
+		rc = 0;
+		goto out;
+	}
+	rc = publish_selection(c, sg, &sel, digest);
+out:
+	strv_free(prev, prevsz);
+	selection_free(&sel);
+	return rc;
+}
+
+/* One list: 0 all sources fine and published, 1 otherwise. */
+static int
+build_list(const struct config *conf, const struct list_conf *l, const struct signer *sg,
+    const struct build_opts *bo)
+{
+	struct cycle	 c;
+	size_t		 i;
+	int		 rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.conf = conf;
+	c.list = l;
+	c.now = bo->now;
+	c.st = xcalloc(l->sourcesz, sizeof(*c.st));
+	c.cache = xcalloc(l->sourcesz, sizeof(*c.cache));
+	c.have_cache = xcalloc(l->sourcesz, sizeof(*c.have_cache));
+	gather(&c);
+	for (i = 0; i < l->sourcesz; i++)
+		if (c.st[i].status != SRC_OK)
+			rc = 1;
+	if (sg == NULL || publish_list(&c, sg, bo->force) == -1)
+		rc = 1;
+	for (i = 0; i < l->sourcesz; i++) {
+		entity_set_free(&c.st[i].set);
+		cache_entry_free(&c.cache[i]);
+	}
+	free(c.st);
+	free(c.cache);
+	free(c.have_cache);
+	return rc;
+}
+
+int
+build_run(const struct config *conf, const struct build_opts *bo)
+{
+	struct signer	 sg;
+	struct verdict	 v;
+	size_t		 i;
+	int		 lock, rc = EXIT_OK, have_signer;
+
+	if (mkdir_p(conf->state_dir, 0700) == -1 || mkdir_p(conf->publish_dir, 0755) == -1) {
+		log_warn("cannot create %s or %s", conf->state_dir, conf->publish_dir);
+		return EXIT_INTERNAL;
+	}
+	if ((lock = publish_lock(conf->state_dir)) == -1) {
+		log_warnx("%s: another fedtrust process holds the state-dir lock", conf->state_dir);
+		return EXIT_REJECT;
+	}
+	memset(&sg, 0, sizeof(sg));
+	memset(&v, 0, sizeof(v));
+	have_signer = conf->signing_key != NULL &&
+	    signer_load(&sg, conf->signing_key, conf->signing_cert, &v) == 0;
+	if (!have_signer)
+		log_warnx("reason=%s: %s; nothing will be published", reason_code(R_SIGN_FAILED),
+		    conf->signing_key == NULL ? "no signing-key configured" : v.detail);
+	for (i = 0; i < conf->listsz; i++) {
+		if (bo->only_list != NULL && strcmp(bo->only_list, conf->lists[i].name) != 0)
+			continue;
+		if (build_list(conf, &conf->lists[i], have_signer ? &sg : NULL, bo) != 0)
+			rc = EXIT_REJECT;
+	}
+	if (have_signer)
+		signer_free(&sg);
+	close(lock);
+	return rc;
+}

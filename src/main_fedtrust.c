@@ -1,0 +1,74 @@
+/*
+ * fedtrust: the one command for operators and consumers, with sub-commands
+ * (config-and-cli.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "extern.h"
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char *[]);
+	const char	*help;
+} cmds[] = {
+	{ "verify", cmd_verify, "verify one document against anchors, as the daemon would" },
+	{ "build", cmd_build, "one full cycle: fetch, verify, apply policy, sign, publish" },
+};
+
+/* Sub-commands of the contract that later versions bring. */
+static const char *const later[] = {
+	"source", "keygen", "bundle", "lookup", "pull", "refresh",
+};
+
+static int
+usage(FILE *f)
+{
+	size_t	 i;
+
+	fprintf(f, "usage: fedtrust COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "  %-8s %s\n", "version", "print the version");
+	fprintf(f, "\nSee fedtrust(1).\n");
+	return f == stdout ? EXIT_OK : EXIT_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t	 i;
+	int	 rc;
+
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("fedtrust %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name) != 0)
+			continue;
+		if (xml_init() == -1 || fetch_init() == -1) {
+			fprintf(stderr, "fedtrust: cannot initialise libxml2/xmlsec/libcurl\n");
+			return EXIT_INTERNAL;
+		}
+		rc = cmds[i].fn(argc - 1, argv + 1);
+		fetch_shutdown();
+		xml_shutdown();
+		return rc;
+	}
+	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
+		if (strcmp(argv[1], later[i]) == 0) {
+			fprintf(stderr, "fedtrust %s: not available in version %s\n", argv[1],
+			    PACKAGE_VERSION);
+			return EXIT_USAGE;
+		}
+	}
+	fprintf(stderr, "fedtrust: unknown command \"%s\"\n", argv[1]);
+	return usage(stderr);
+}
