@@ -1,0 +1,54 @@
+#!/bin/sh
+# The whole test suite: a warnings-as-errors build with every test tier, the
+# same under AddressSanitizer/UndefinedBehaviorSanitizer, then `make distcheck`.
+# Prints each test's result and a final "N passed, M failed" line.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=${JOBS:-2}
+[ -f config.status ] && make distclean > /dev/null 2>&1
+./autogen.sh > /dev/null 2>&1 || { echo "autogen.sh failed"; exit 1; }
+status=0
+
+# run_suite NAME CONFIGURE-ARGS...: configure and make check in build/NAME
+run_suite() {
+	name=$1
+	shift
+	b=$top/build/$name
+	rm -rf "$b"
+	mkdir -p "$b"
+	echo "=== $name build: configure $*"
+	(cd "$b" && "$top/configure" -q "$@" > configure.out 2>&1) || { cat "$b/configure.out"; return 1; }
+	(cd "$b" && make -j"$jobs" > make.out 2>&1) || { tail -50 "$b/make.out"; return 1; }
+	echo "=== $name: make check"
+	(cd "$b" && make -j"$jobs" check 2>&1 | grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):|^# ')
+	if grep -q '^# FAIL: *0$' "$b/test-suite.log" 2>/dev/null && grep -q '^# ERROR: *0$' "$b/test-suite.log"; then
+		return 0
+	fi
+	# show what failed
+	for f in $(grep -l '^:test-result: \(FAIL\|ERROR\)' $(find "$b/tests" -name '*.trs') 2>/dev/null); do
+		log=${f%.trs}.log
+		echo "----- ${log#$b/}"
+		tail -40 "$log"
+	done
+	return 1
+}
+
+run_suite default --enable-werror || status=1
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite asan --enable-sanitizers || status=1
+echo "=== make distcheck"
+(cd "$top/build/default" && make -j"$jobs" distcheck > distcheck.out 2>&1) \
+	&& echo "PASS: make distcheck" || { tail -40 "$top/build/default/distcheck.out"; echo "FAIL: make distcheck"; status=1; }
+
+# One closing line over every suite.
+p=0
+f=0
+for log in "$top/build/default/test-suite.log" "$top/build/asan/test-suite.log"; do
+	[ -f "$log" ] || { f=$((f + 1)); continue; }
+	p=$((p + $(sed -n 's/^# PASS: *//p' "$log")))
+	f=$((f + $(sed -n 's/^# FAIL: *//p' "$log") + $(sed -n 's/^# ERROR: *//p' "$log")))
+done
+[ $status -ne 0 ] && [ $f -eq 0 ] && f=1
+echo "$p passed, $f failed"
+exit $status
