@@ -9,6 +9,9 @@ jobs=${JOBS:-2}
 [ -f config.status ] && make distclean > /dev/null 2>&1
 ./autogen.sh > /dev/null 2>&1 || { echo "autogen.sh failed"; exit 1; }
 status=0
+# the real third-party corpus beside the project, also for distcheck's copy
+FEDTRUST_CORPUS=${FEDTRUST_CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
+export FEDTRUST_CORPUS
 
 # run_suite NAME CONFIGURE-ARGS...: configure and make check in build/NAME
 run_suite() {
