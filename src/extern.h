@@ -500,7 +500,7 @@ struct saml_out_opts {
  * Build the signed aggregate of ents (already sorted and filtered by policy)
  * at now with signer s.  Exclusive C14N, enveloped signature first child of
  * the root, Reference URI="#ID".  Returns 0 and a malloc'd document in
- * out and outsz, or -1 with v.
+ * out and outsz (NUL-terminated, the NUL not counted), or -1 with v.
  */
 int	 out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml_out_opts *,
 	    const struct signer *, time_t now, unsigned char **out, size_t *outsz, struct verdict *);

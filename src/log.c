@@ -53,7 +53,8 @@ log_warn(const char *fmt, ...)
 	va_list	 ap;
 	char	 e[128];
 
-	strerror_r(errno, e, sizeof(e));
+	/* strerror, not strerror_r: with _GNU_SOURCE the latter may leave e unset */
+	snprintf(e, sizeof(e), "%s", strerror(errno));
 	va_start(ap, fmt);
 	vlog(LOG_WARNING, fmt, ap, e);
 	va_end(ap);
@@ -97,7 +98,7 @@ fatal(const char *fmt, ...)
 	va_list	 ap;
 	char	 e[128];
 
-	strerror_r(errno, e, sizeof(e));
+	snprintf(e, sizeof(e), "%s", strerror(errno));
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap, e);
 	va_end(ap);
