@@ -257,6 +257,7 @@ anchor_load_source(struct anchor_set *as, const struct source_conf *sc, struct v
 			return -1;
 	for (i = 0; i < sc->signer_namesz; i++)
 		strv_push(&as->names, &as->namesz, sc->signer_names[i]);
+	as->algs_extra = sc->algs_extra;
 	if (as->pinsz == 0 && as->store == NULL)
 		return verdict_set(v, R_INTERNAL, "source %s: no anchor configured", sc->name);
 	return 0;

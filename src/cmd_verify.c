@@ -15,7 +15,8 @@ static int
 verify_usage(void)
 {
 	fprintf(stderr, "usage: fedtrust verify [--anchor FILE]... [--ca FILE]... [--crl FILE]...\n"
-	    "           [--signer-name GLOB]... [--at TIME] [--type saml|jws|auto]\n"
+	    "           [--signer-name GLOB]... [--allow-alg rsa-sha1|sha1|ecdsa-sha512]...\n"
+	    "           [--at TIME] [--type saml|jws|auto]\n"
 	    "           [--max-validity DUR] [--cert-validity warn|reject|ignore] [-v] FILE|URL\n");
 	return EXIT_USAGE;
 }
@@ -40,17 +41,18 @@ roles_str(unsigned roles, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* 1 when the input looks like XML: '<' first after a UTF-8 BOM and whitespace. */
+/*
+ * --type auto: a compact JWS starts with "eyJ" (base64url of '{"'); anything
+ * else, even a UTF-16 document, goes to the SAML verifier and gets its verdict.
+ */
 static int
-looks_like_xml(const unsigned char *b, size_t len)
+looks_like_jws(const unsigned char *b, size_t len)
 {
 	size_t	 i = 0;
 
-	if (len >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf)
-		i = 3;
 	while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
 		i++;
-	return i == len || b[i] == '<';
+	return len - i >= 3 && memcmp(b + i, "eyJ", 3) == 0;
 }
 
 /* Print the verdict line of a rejection; returns EXIT_REJECT. */
@@ -113,6 +115,7 @@ cmd_verify(int argc, char *argv[])
 		{ "type", required_argument, NULL, 'T' },
 		{ "max-validity", required_argument, NULL, 'm' },
 		{ "cert-validity", required_argument, NULL, 'c' },
+		{ "allow-alg", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -153,6 +156,12 @@ cmd_verify(int argc, char *argv[])
 			break;
 		case 'n':
 			strv_push(&as.names, &as.namesz, optarg);
+			break;
+		case 'A':
+			if (parse_extra_algs(optarg, &as.algs_extra) == -1) {
+				fprintf(stderr, "fedtrust verify: --allow-alg takes rsa-sha1, sha1 or ecdsa-sha512\n");
+				goto out;
+			}
 			break;
 		case 't':
 			if (parse_time(optarg, &now) == -1) {
@@ -212,7 +221,7 @@ cmd_verify(int argc, char *argv[])
 		rc = reject(&v);
 		goto out;
 	}
-	if (strcmp(type, "auto") == 0 && !looks_like_xml(buf, len)) {
+	if (strcmp(type, "auto") == 0 && looks_like_jws(buf, len)) {
 		fprintf(stderr, "fedtrust verify: --type jws is not supported yet\n");
 		goto out;
 	}

@@ -110,6 +110,33 @@ role_bit(const char *s, void *arg)
 	return -1;
 }
 
+static int
+extra_alg_bit(const char *s, void *arg)
+{
+	unsigned	*bits = arg;
+
+	if (strcmp(s, "rsa-sha1") == 0)
+		*bits |= ALGX_RSA_SHA1;
+	else if (strcmp(s, "sha1") == 0)
+		*bits |= ALGX_SHA1;
+	else if (strcmp(s, "ecdsa-sha512") == 0)
+		*bits |= ALGX_ECDSA_SHA512;
+	else
+		return -1;
+	return 0;
+}
+
+int
+parse_extra_algs(const char *value, unsigned *out)
+{
+	unsigned	 bits = 0;
+
+	if (for_each_item(value, extra_alg_bit, &bits) == -1 || bits == 0)
+		return -1;
+	*out |= bits;
+	return 0;
+}
+
 int
 parse_roles(const char *value, unsigned *out)
 {
@@ -341,6 +368,9 @@ source_key(struct parse *p, struct source_conf *s, const char *name, const char 
 			s->cert_validity = CERT_VALIDITY_IGNORE;
 		else
 			return perr(p, "cert-validity: expected warn, reject or ignore, not \"%s\"%s", value, "");
+	} else if (strcmp(name, "extra-algorithms") == 0) {
+		if (parse_extra_algs(value, &s->algs_extra) == -1)
+			return perr(p, "extra-algorithms: expected rsa-sha1, sha1 or ecdsa-sha512, not \"%s\"%s", value, "");
 	} else if (strcmp(name, "clock-skew") == 0)
 		return duration_key(p, name, value, 0, &s->skew);
 	else

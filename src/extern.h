@@ -228,6 +228,7 @@ struct source_conf {
 	size_t		 max_size;	/* bytes, also after decompression */
 	enum cert_validity cert_validity;
 	long		 skew;		/* allowed clock skew for creationInstant, seconds */
+	unsigned	 algs_extra;	/* ALGX_*: algorithms beyond R6, explicitly allowed */
 	int		 line;		/* line of the [source] header, for messages */
 };
 
@@ -276,6 +277,16 @@ struct config	*config_load(const char *file, char *err, size_t errsz);
 void		 config_free(struct config *);
 const struct list_conf *config_find_list(const struct config *, const char *);
 const char	*source_type_name(enum source_type);
+/*
+ * Algorithms outside R6's allow-list that an operator may allow for one
+ * source (legacy feeds), never by default.
+ */
+#define ALGX_RSA_SHA1		0x01	/* signature method rsa-sha1 */
+#define ALGX_SHA1		0x02	/* digest method sha1 */
+#define ALGX_ECDSA_SHA512	0x04	/* signature method ecdsa-sha512 */
+/* "rsa-sha1, sha1" -> ALGX_* bits. 0 / -1. */
+int		 parse_extra_algs(const char *, unsigned *);
+
 /* "idp, sp" -> ROLE_* bits. 0 / -1. */
 int		 parse_roles(const char *, unsigned *);
 
@@ -295,6 +306,7 @@ struct anchor_set {
 	int		 have_crl;	/* CA mode: CRLs loaded, revocation checked */
 	char		**names;	/* CA mode: signer name globs */
 	size_t		 namesz;
+	unsigned	 algs_extra;	/* ALGX_* this source may also use (operator opt-in) */
 };
 
 /*
@@ -600,6 +612,7 @@ int	 cmd_build(int argc, char *argv[]);
 #define MAX_CONNECT_TIMEOUT	15		/* seconds to connect */
 #define MAX_FETCH_TIMEOUT	60		/* default seconds for a whole transfer */
 #define MAX_XML_DEPTH		64		/* element nesting in metadata (real feeds use < 20) */
+#define MAX_XML_TEXT		(10 * 1024 * 1024) /* bytes of one text node (libxml2's own default) */
 #define MAX_ENTITIES		200000		/* entities in one document */
 #define MAX_KEYS		64		/* KeyDescriptors kept per entity */
 #define MAX_CATEGORIES		256		/* entity attribute values kept per entity */

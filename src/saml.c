@@ -166,8 +166,20 @@ saml_parse(const unsigned char *buf, size_t len, struct verdict *v)
 		verdict_set(v, R_XML_LIMIT, "element nesting deeper than %d", MAX_XML_DEPTH);
 		goto fail;
 	}
-	if (!ctxt->wellFormed || doc == NULL) {
-		err = xmlCtxtGetLastError(ctxt);
+	/*
+	 * libxml2 2.9 stops at its own size limits (huge text node, attribute
+	 * value too long) without always clearing wellFormed: any recorded
+	 * error rejects the document, and size errors are limits.
+	 */
+	err = xmlCtxtGetLastError(ctxt);
+	if (ctxt->errNo != 0 && err != NULL && err->message != NULL &&
+	    (ctxt->errNo == XML_ERR_NO_MEMORY || strstr(err->message, "huge") != NULL ||
+	    strstr(err->message, "too long") != NULL || strstr(err->message, "too large") != NULL)) {
+		log_sanitize(err->message, strlen(err->message), msg, sizeof(msg));
+		verdict_set(v, R_XML_LIMIT, "parser limit reached: line %d: %s", err->line, msg);
+		goto fail;
+	}
+	if (!ctxt->wellFormed || ctxt->errNo != 0 || doc == NULL) {
 		if (err != NULL && err->message != NULL) {
 			log_sanitize(err->message, strlen(err->message), msg, sizeof(msg));
 			/* drop the trailing "\x0a" of libxml2 messages */
@@ -214,6 +226,7 @@ struct scan {
 	size_t		 idsz, idcap;
 	xmlNode		**sigs;
 	size_t		 sigsz, sigcap;
+	size_t		 longest_text;	/* longest text or CDATA node seen */
 };
 
 static int
@@ -257,6 +270,13 @@ scan_tree(xmlDocPtr doc, xmlNode *n, struct scan *s)
 	xmlAttr	*a;
 
 	for (; n != NULL; n = n->next) {
+		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+			size_t	 len = n->content ? strlen((const char *)n->content) : 0;
+
+			if (len > s->longest_text)
+				s->longest_text = len;
+			continue;
+		}
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
 		for (a = n->properties; a != NULL; a = a->next) {
@@ -675,9 +695,16 @@ entity_id_ok(const char *id)
 
 	if (n == 0 || n > MAX_ENTITY_ID)
 		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)id[i] <= 0x20 || id[i] == 0x7f)
+	for (i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)id[i];
+
+		if (c <= 0x20 || c == 0x7f)
 			return 0;
+		/* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 */
+		if (c == 0xc2 && i + 1 < n && (unsigned char)id[i + 1] >= 0x80 &&
+		    (unsigned char)id[i + 1] <= 0x9f)
+			return 0;
+	}
 	return 1;
 }
 
@@ -1001,6 +1028,12 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 		goto out;
 	}
 	scan_tree(doc, root, &s);
+	/* libxml2 2.9 does not always enforce its own text limit: we do */
+	if (s.longest_text > MAX_XML_TEXT) {
+		verdict_set(v, R_XML_LIMIT, "a text node of %zu bytes exceeds %d", s.longest_text,
+		    MAX_XML_TEXT);
+		goto out;
+	}
 	if (s.idsz > 1)
 		qsort(s.ids, s.idsz, sizeof(*s.ids), idref_cmp);
 
@@ -1046,7 +1079,11 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 		goto out;
 	drop_duplicates(&w);
 	if (out->entitiesz == 0) {
-		verdict_set(v, R_FEED_EMPTY, "no entity left (%zu dropped)", out->dropsz);
+		if (out->dropsz > 0)
+			verdict_set(v, R_FEED_EMPTY, "no entity left (%zu dropped; first: %s: %s)",
+			    out->dropsz, reason_code(out->drops[0].reason), out->drops[0].detail);
+		else
+			verdict_set(v, R_FEED_EMPTY, "no entity left");
 		goto out;
 	}
 	rc = 0;

@@ -37,18 +37,26 @@ static const struct {
 	const char	*uri;
 	const char	*name;
 	int		 keytype;
+	unsigned	 optin;		/* 0: R6 allows it; else the ALGX_* a source must set */
 } sig_algs[] = {
-	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "rsa-sha256", EVP_PKEY_RSA },
-	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "rsa-sha384", EVP_PKEY_RSA },
-	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "rsa-sha512", EVP_PKEY_RSA },
-	{ "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ecdsa-sha256", EVP_PKEY_EC },
-	{ "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ecdsa-sha384", EVP_PKEY_EC },
+	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "rsa-sha256", EVP_PKEY_RSA, 0 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "rsa-sha384", EVP_PKEY_RSA, 0 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "rsa-sha512", EVP_PKEY_RSA, 0 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ecdsa-sha256", EVP_PKEY_EC, 0 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ecdsa-sha384", EVP_PKEY_EC, 0 },
+	{ "http://www.w3.org/2000/09/xmldsig#rsa-sha1", "rsa-sha1", EVP_PKEY_RSA, ALGX_RSA_SHA1 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ecdsa-sha512", EVP_PKEY_EC,
+	    ALGX_ECDSA_SHA512 },
 };
 
-static const char *const digest_algs[] = {
-	"http://www.w3.org/2001/04/xmlenc#sha256",
-	"http://www.w3.org/2001/04/xmldsig-more#sha384",
-	"http://www.w3.org/2001/04/xmlenc#sha512",
+static const struct {
+	const char	*uri;
+	unsigned	 optin;
+} digest_algs[] = {
+	{ "http://www.w3.org/2001/04/xmlenc#sha256", 0 },
+	{ "http://www.w3.org/2001/04/xmldsig-more#sha384", 0 },
+	{ "http://www.w3.org/2001/04/xmlenc#sha512", 0 },
+	{ "http://www.w3.org/2000/09/xmldsig#sha1", ALGX_SHA1 },
 };
 
 /* 1 when n is the element {ns}name. */
@@ -183,7 +191,7 @@ sig_check_transforms(const xmlNode *ref, struct verdict *v)
  */
 static int
 sig_check_structure(const xmlNode *sig, const xmlNode *target, const char *target_id,
-    int *keytype, struct verdict *v)
+    unsigned optin, int *keytype, struct verdict *v)
 {
 	xmlNode		*si, *sv, *c, *c14n = NULL, *sm = NULL, *ref = NULL, *dm = NULL;
 	const char	*alg, *uri;
@@ -256,7 +264,7 @@ sig_check_structure(const xmlNode *sig, const xmlNode *target, const char *targe
 	alg = alg_of(sm);
 	*keytype = 0;
 	for (i = 0; i < sizeof(sig_algs) / sizeof(sig_algs[0]); i++)
-		if (strcmp(alg, sig_algs[i].uri) == 0)
+		if (strcmp(alg, sig_algs[i].uri) == 0 && (sig_algs[i].optin & ~optin) == 0)
 			*keytype = sig_algs[i].keytype;
 	if (*keytype == 0)
 		return verdict_set(v, R_SIG_ALG, "signature algorithm \"%s\" is not allowed",
@@ -267,7 +275,7 @@ sig_check_structure(const xmlNode *sig, const xmlNode *target, const char *targe
 	alg = dm != NULL ? alg_of(dm) : "";
 	ok = 0;
 	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++)
-		if (strcmp(alg, digest_algs[i]) == 0)
+		if (strcmp(alg, digest_algs[i].uri) == 0 && (digest_algs[i].optin & ~optin) == 0)
 			ok = 1;
 	if (!ok)
 		return verdict_set(v, R_SIG_DIGEST_WEAK, "digest algorithm \"%s\" is not allowed",
@@ -401,7 +409,7 @@ pin_hinted(const struct anchor *a, STACK_OF(X509) *hint)
 
 /* xmlsec verification context restricted to the R5/R6 profile. */
 static xmlSecDSigCtxPtr
-sig_ctx_new(EVP_PKEY *pkey)
+sig_ctx_new(EVP_PKEY *pkey, unsigned optin)
 {
 	xmlSecDSigCtxPtr	 ctx;
 	xmlSecKeyDataPtr	 data;
@@ -426,6 +434,14 @@ sig_ctx_new(EVP_PKEY *pkey)
 	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecOpenSSLTransformRsaSha512Id) < 0 ||
 	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecOpenSSLTransformEcdsaSha256Id) < 0 ||
 	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecOpenSSLTransformEcdsaSha384Id) < 0)
+		fatalx("xmlSecDSigCtxEnable*Transform");
+	/* the operator's explicit opt-ins for this source, and nothing else */
+	if (((optin & ALGX_SHA1) &&
+	    xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecOpenSSLTransformSha1Id) < 0) ||
+	    ((optin & ALGX_RSA_SHA1) &&
+	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecOpenSSLTransformRsaSha1Id) < 0) ||
+	    ((optin & ALGX_ECDSA_SHA512) &&
+	    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecOpenSSLTransformEcdsaSha512Id) < 0))
 		fatalx("xmlSecDSigCtxEnable*Transform");
 	/*
 	 * KeyInfo is never a key source (R7): an empty list would mean "all",
@@ -477,13 +493,14 @@ sig_reference_is(xmlSecDSigCtxPtr ctx, const xmlNode *target)
  * signature value does not verify with this key, -1 with v otherwise.
  */
 static int
-sig_try_key(xmlNode *sig, const xmlNode *target, EVP_PKEY *pkey, struct verdict *v)
+sig_try_key(xmlNode *sig, const xmlNode *target, EVP_PKEY *pkey, unsigned optin,
+    struct verdict *v)
 {
 	xmlSecDSigCtxPtr		 ctx;
 	xmlSecDSigReferenceCtxPtr	 ref;
 	int				 r, rc = -1;
 
-	ctx = sig_ctx_new(pkey);
+	ctx = sig_ctx_new(pkey, optin);
 	r = xmlSecDSigCtxVerify(ctx, sig);
 	if (r == 0 && ctx->status == xmlSecDSigStatusSucceeded) {
 		if (!sig_reference_is(ctx, target))
@@ -495,8 +512,13 @@ sig_try_key(xmlNode *sig, const xmlNode *target, EVP_PKEY *pkey, struct verdict 
 	}
 	ref = xmlSecPtrListGetSize(&ctx->signedInfoReferences) == 1 ?
 	    xmlSecPtrListGetItem(&ctx->signedInfoReferences, 0) : NULL;
-	if (r == 0 && ref != NULL && ref->status == xmlSecDSigStatusSucceeded)
-		rc = 0;		/* digest fine: wrong key */
+	/*
+	 * The digest is checked before the signature value: when it matched, a
+	 * value that does not verify (or does not even decode for this key, like
+	 * a 63-byte ECDSA value) means "not signed by this key", not tampering.
+	 */
+	if (ref != NULL && ref->status == xmlSecDSigStatusSucceeded)
+		rc = 0;
 	else if (r == 0 && ref != NULL)
 		verdict_set(v, R_SIG_INVALID, "reference digest does not match: the signed content was modified");
 	else
@@ -546,7 +568,7 @@ saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
 	size_t		 n = 0, i;
 	int		 keytype = 0, j, r, rc = -1, pass;
 
-	if (sig_check_structure(sig, target, target_id, &keytype, v) == -1)
+	if (sig_check_structure(sig, target, target_id, as->algs_extra, &keytype, v) == -1)
 		return -1;
 	hint = sig_keyinfo_certs(sig);
 	c = xcalloc(as->pinsz + (size_t)sk_X509_num(hint) + 1, sizeof(*c));
@@ -570,7 +592,7 @@ saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
 	}
 
 	for (i = 0; i < n; i++) {
-		if ((r = sig_try_key(sig, target, c[i].pkey, v)) == -1)
+		if ((r = sig_try_key(sig, target, c[i].pkey, as->algs_extra, v)) == -1)
 			goto out;
 		if (r == 1) {
 			if (signer != NULL)

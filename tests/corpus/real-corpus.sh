@@ -3,17 +3,17 @@
 # MANIFEST.tsv) through "fedtrust verify", byte-exact, at a fixed time inside
 # each document's validity window (one day before its validUntil).
 #
-# Documents that the rules refuse because of a documented property assert
-# their exact rejection code instead of ACCEPT (never loosen a rule for them):
+# Documents signed with algorithms outside R6's default allow-list are refused
+# by default with their exact code, and ACCEPTed when the operator opts in for
+# that source (extra-algorithms in the config, --allow-alg here); a tampered
+# copy still fails with the opt-in:
 #  - rsa-sha1 signatures (SURFconext 2016, SWAMID 2011, Kalmar2 2010, SWITCH
-#    2009 and 2014, Austrian rh07): sig-alg-forbidden (R6).  SWITCH 2014 is
-#    also the CA-mode sample (SWITCHaai Root CA); R6 runs before the key
-#    search, so it is refused the same way in CA mode.
+#    2009 and 2014, Austrian rh07): sig-alg-forbidden.  SWITCH 2014 is also the
+#    CA-mode sample (its signer chains to the SWITCHaai Root CA).
 #  - eIDAS FR connector/proxy: rsa-sha512 over a sha1 digest: sig-digest-weak.
-#  - eIDAS IT connector: ecdsa-sha512 is not on the allow-list (ecdsa-sha256/384
-#    only): sig-alg-forbidden.
-#  - AD FS 2015: no validUntil on the root: valid-until-missing (R11).
-# Accepted: WAYF eduGAIN 2019 (77 entities), RCTSaai 2017 (3), NO connector (1).
+#  - eIDAS IT connector: ecdsa-sha512: sig-alg-forbidden.
+# AD FS 2015 has no validUntil on its root: valid-until-missing (R11, no opt-in).
+# Accepted by default: WAYF eduGAIN 2019 (77 entities), RCTSaai 2017 (3), NO connector (1).
 set -u
 
 if [ -z "${CORPUS:-}" ] || [ ! -d "$CORPUS/real/saml" ]; then
@@ -106,6 +106,50 @@ check switch-2014 sig-alg-forbidden "$S/switch-aaitest-metadata-2014-02-05.xml" 
 check switch-2014-ca sig-alg-forbidden "$S/switch-aaitest-metadata-2014-02-05.xml" \
 	--ca "$A/SWITCHaaiRootCA.crt.pem" --at 2014-02-09T09:59:21Z $long
 
+# the same documents with the operator's explicit opt-in for their algorithms
+sha1="--allow-alg rsa-sha1 --allow-alg sha1"
+# optin NAME FILE ENTITY-TO-TAMPER ARGS...: ACCEPT, and a tampered copy fails
+optin() {
+	name=$1 file=$2 id=$3
+	shift 3
+	check "$name (opt-in)" ACCEPT "$file" "$@"
+	tampered "$name" "$file" "$id" "$@"
+}
+first_id() { grep -o 'entityID="[^"]*"' "$1" | sed -n '1s/entityID="\(.*\)"/\1/p'; }
+optin eidas-it-connector "$X/verify-it-connector-in.xml" "$(first_id "$X/verify-it-connector-in.xml")" \
+	--allow-alg ecdsa-sha512 --anchor "$X/verify-it-connector-signer.crt" --at 2021-06-13T12:45:10Z $long
+optin eidas-fr-connector "$X/verify-fr-connector-in.xml" "$(first_id "$X/verify-fr-connector-in.xml")" \
+	$sha1 --anchor "$X/verify-fr-connector-signer.crt" --at 2018-03-16T10:21:09Z $long
+# the FR proxy carries a second signature on its IDPSSODescriptor whose ID is a URL
+# (not an NCName): it cannot be processed, so R3 drops the only entity
+check "eidas-fr-proxy (opt-in)" feed-empty "$X/verify-fr-proxy-in.xml" \
+	$sha1 --anchor "$X/verify-fr-proxy-signer.crt" --at 2018-03-16T10:02:12Z $long
+# rh07 and Kalmar2 are signed with 1024-bit RSA keys: no opt-in exists for weak keys
+check "rh07 (opt-in)" sig-key-weak "$X/verify-rh07-in.xml" \
+	$sha1 --anchor "$X/verify-rh07-signer.crt" --at 2016-07-05T18:29:02Z $long
+optin surfconext-2016 "$S/surfconext-engine-idp-metadata-2016.xml" \
+	"$(first_id "$S/surfconext-engine-idp-metadata-2016.xml")" \
+	$sha1 --anchor "$A/surfconext-engine-2016.embedded.crt" --at 2016-01-27T14:26:41Z
+# SWAMID 2011 has no validUntil on its root
+check "swamid-2011 (opt-in)" valid-until-missing "$S/swamid-1.0-metadata-2011.xml" \
+	$sha1 --anchor "$A/swamid-metadata-signer-v1.1.embedded.crt" --at 2011-06-01T00:00:00Z $long
+check "kalmar2-2010 (opt-in)" sig-key-weak "$S/swamid-kalmar-1.0-metadata-2010.xml" \
+	$sha1 --anchor "$A/kalmar2-signer.pem" --at 2010-04-02T11:30:05Z $long
+optin switch-2009 "$S/switch-aaitest-metadata-2009.xml" "$(first_id "$S/switch-aaitest-metadata-2009.xml")" \
+	$sha1 --anchor "$A/switchaai-metadata-signer-2008.embedded.crt" --at 2009-10-18T13:00:17Z $long
+optin switch-2014 "$S/switch-aaitest-metadata-2014-02-05.xml" \
+	"$(first_id "$S/switch-aaitest-metadata-2014-02-05.xml")" \
+	$sha1 --anchor "$A/switchaai-metadata-signer-2011.embedded.crt" --at 2014-02-09T09:59:21Z $long
+optin switch-2014-ca "$S/switch-aaitest-metadata-2014-02-05.xml" \
+	"$(first_id "$S/switch-aaitest-metadata-2014-02-05.xml")" \
+	$sha1 --ca "$A/SWITCHaaiRootCA.crt.pem" --at 2014-02-09T09:59:21Z $long
+# CA mode with a signer-name rule: the real signer's CN matches, a foreign name does not
+check switch-2014-ca-name ACCEPT "$S/switch-aaitest-metadata-2014-02-05.xml" \
+	$sha1 --ca "$A/SWITCHaaiRootCA.crt.pem" --signer-name '*SWITCHaai Metadata Signer*' \
+	--at 2014-02-09T09:59:21Z $long
+check switch-2014-ca-wrong-name chain-name-mismatch "$S/switch-aaitest-metadata-2014-02-05.xml" \
+	$sha1 --ca "$A/SWITCHaaiRootCA.crt.pem" --signer-name 'CN=someone-else*' \
+	--at 2014-02-09T09:59:21Z $long
 # documents edited after signing must be refused, whatever the code
 for f in "$CORPUS"/real/neg/*; do
 	[ -f "$f" ] || continue

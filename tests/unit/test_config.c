@@ -61,7 +61,8 @@ static const char *list_conf =
     "ca = anchors/root.pem\n"
     "crl = anchors/root.crl\n"
     "signer-name = *.example.org\n"
-    "cert-validity = reject\n";
+    "cert-validity = reject\n"
+    "extra-algorithms = rsa-sha1, sha1\n";
 
 static int
 setup(void **state)
@@ -137,6 +138,8 @@ test_full(void **state)
 	assert_int_equal(s->roles, ROLE_ALL);
 	assert_int_equal(s->max_validity, MAX_VALIDITY_DEFAULT);
 	assert_int_equal(s->cert_validity, CERT_VALIDITY_REJECT);
+	assert_int_equal(s->algs_extra, ALGX_RSA_SHA1 | ALGX_SHA1);
+	assert_int_equal(l->sources[0].algs_extra, 0);
 	config_free(c);
 }
 
@@ -174,6 +177,8 @@ test_errors_name_file_and_line(void **state)
 	expect_list_error("[trustlist]\nname = r\n[source a]\napproved-until = soon\n",
 	    "research.conf:4: approved-until");
 	expect_list_error("[trustlist]\nname = r\n[source a]\ncert-validity = maybe\n", "cert-validity");
+	expect_list_error("[trustlist]\nname = r\n[source a]\nextra-algorithms = md5\n",
+	    "research.conf:4: extra-algorithms");
 	expect_list_error("[trustlist]\nname = r\n[elsewhere]\nx = 1\n", "research.conf:4: unknown section [elsewhere]");
 	expect_list_error("[trustlist]\nname = r\noutputs = bundle\n", "only saml-aggregate");
 	expect_list_error("[trustlist]\nrefresh = 5m\n", "missing name");
