@@ -401,6 +401,13 @@ void	 entity_free(struct entity *);		/* frees members, not the struct */
 /* Deep copy of e into dst (strings, keys, xml). */
 void	 entity_copy(struct entity *dst, const struct entity *e);
 
+/*
+ * certpeek.c: the SubjectPublicKeyInfo (pointer into der) and notAfter of a
+ * DER certificate, structure checked, nothing decoded. 0 / -1.
+ */
+int	 cert_peek(const unsigned char *der, size_t len, const unsigned char **spki,
+	    size_t *spkisz, time_t *not_after);
+
 /* One-time init/shutdown of libxml2 + xmlsec for the process. 0 / -1. */
 int	 xml_init(void);
 void	 xml_shutdown(void);
@@ -615,6 +622,7 @@ int	 cmd_build(int argc, char *argv[]);
 #define MAX_XML_TEXT		(10 * 1024 * 1024) /* bytes of one text node (libxml2's own default) */
 #define MAX_ENTITIES		200000		/* entities in one document */
 #define MAX_KEYS		64		/* KeyDescriptors kept per entity */
+#define MAX_EMBEDDED_SIGS	16		/* signatures on one entity and its role descriptors */
 #define MAX_CATEGORIES		256		/* entity attribute values kept per entity */
 #define MAX_ENTITY_ID		1024		/* bytes of an entityID */
 #define MAX_ANCHORS		32		/* pinned keys per source */

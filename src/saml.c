@@ -141,7 +141,9 @@ saml_parse(const unsigned char *buf, size_t len, struct verdict *v)
 	}
 	if ((ctxt = xmlCreateMemoryParserCtxt((const char *)buf, (int)len)) == NULL)
 		fatalx("xmlCreateMemoryParserCtxt");
-	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	/* COMPACT keeps short texts inside their nodes: fewer allocations, same tree */
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_COMPACT);
 	ctxt->_private = &st;
 	ctxt->sax->internalSubset = sax_subset;
 	ctxt->sax->externalSubset = sax_subset;
@@ -473,18 +475,6 @@ trim(char *s)
 	return s;
 }
 
-/* ASN1_TIME -> time_t. 0 / -1. */
-static int
-asn1_time(const ASN1_TIME *at, time_t *t)
-{
-	struct tm	 tm;
-
-	if (at == NULL || ASN1_TIME_to_tm(at, &tm) != 1)
-		return -1;
-	*t = timegm(&tm);
-	return 0;
-}
-
 /*
  * One KeyDescriptor's certificates into e->keys.  0 ok, -1 when a
  * certificate does not parse or an expired one is refused (drop set).
@@ -508,28 +498,21 @@ entity_keys(struct walk *w, struct entity *e, const xmlNode *kd, enum reason *r,
 			if (!saml_is(xd, NS_DS, "X509Data"))
 				continue;
 			for (c = xd->children; c != NULL; c = c->next) {
-				const unsigned char	*p;
-				unsigned char		*der = NULL, *spki = NULL;
-				size_t			 dersz;
+				const unsigned char	*spki = NULL;
+				unsigned char		*der = NULL;
+				size_t			 dersz, spkisz = 0;
+				time_t			 not_after = 0;
 				char			*txt;
-				X509			*x = NULL;
 				struct key		*k;
-				int			 spkisz;
+				int			 ok;
 
 				if (!saml_is(c, NS_DS, "X509Certificate"))
 					continue;
 				txt = node_text(c);
-				if (saml_b64_decode(txt, &der, &dersz) == 0) {
-					p = der;
-					x = d2i_X509(NULL, &p, (long)dersz);
-					if (x != NULL && p != der + dersz) {
-						X509_free(x);
-						x = NULL;
-					}
-				}
+				ok = saml_b64_decode(txt, &der, &dersz) == 0 &&
+				    cert_peek(der, dersz, &spki, &spkisz, &not_after) == 0;
 				free(txt);
-				if (x == NULL || (spkisz = i2d_PUBKEY(X509_get0_pubkey(x), &spki)) <= 0) {
-					X509_free(x);
+				if (!ok) {
 					free(der);
 					*r = R_ENTITY_KEY_INVALID;
 					snprintf(why, whysz, "a KeyDescriptor certificate does not parse");
@@ -537,9 +520,7 @@ entity_keys(struct walk *w, struct entity *e, const xmlNode *kd, enum reason *r,
 				}
 				if (e->keysz >= MAX_KEYS) {
 					log_debug("entity has more than %d keys; extra ignored", MAX_KEYS);
-					X509_free(x);
 					free(der);
-					OPENSSL_free(spki);
 					continue;
 				}
 				e->keys = xreallocarray(e->keys, e->keysz + 1, sizeof(*e->keys));
@@ -548,13 +529,10 @@ entity_keys(struct walk *w, struct entity *e, const xmlNode *kd, enum reason *r,
 				k->use = u;
 				k->cert = der;
 				k->certsz = dersz;
-				k->spki = xmalloc((size_t)spkisz);
-				memcpy(k->spki, spki, (size_t)spkisz);
-				k->spkisz = (size_t)spkisz;
-				OPENSSL_free(spki);
-				if (asn1_time(X509_get0_notAfter(x), &k->not_after) == -1)
-					k->not_after = 0;
-				X509_free(x);
+				k->spki = xmalloc(spkisz);
+				memcpy(k->spki, spki, spkisz);
+				k->spkisz = spkisz;
+				k->not_after = not_after;
 				if (k->not_after != 0 && k->not_after <= w->now) {
 					char	 t[32];
 
@@ -633,58 +611,72 @@ role_of(const xmlNode *n)
 }
 
 /*
- * Standalone serialisation of an EntityDescriptor: a copy with every
- * namespace in scope declared on it (QName values such as xsi:type keep
- * resolving) and embedded ds:Signature elements removed.
+ * Standalone serialisation of an EntityDescriptor, made in place from the
+ * verified tree (no copy): every namespace in scope is declared on the
+ * element itself (QName values such as xsi:type keep resolving) and embedded
+ * ds:Signature elements are unlinked.  Both edits happen after verification
+ * and change no binding, so the tree still means what was verified.
  */
 static void
 entity_serialise(struct entity *e, xmlNode *ed)
 {
-	xmlDocPtr	 d;
-	xmlNode		*cp, *c, *next, *r;
+	struct {
+		xmlNode	*node, *parent, *next;
+	}		 sig[MAX_EMBEDDED_SIGS];
+	xmlNode		*c, *next, *r;
 	xmlNsPtr	*nsl, ns;
 	xmlBufferPtr	 b;
-	size_t		 i;
+	size_t		 i, nsig = 0;
 
-	if ((d = xmlNewDoc((const xmlChar *)"1.0")) == NULL ||
-	    (cp = xmlDocCopyNode(ed, d, 1)) == NULL)
-		fatalx("xmlDocCopyNode");
-	xmlDocSetRootElement(d, cp);
 	if ((nsl = xmlGetNsList(ed->doc, ed)) != NULL) {
 		for (i = 0; nsl[i] != NULL; i++) {
-			for (ns = cp->nsDef; ns != NULL; ns = ns->next)
+			for (ns = ed->nsDef; ns != NULL; ns = ns->next)
 				if ((ns->prefix == NULL && nsl[i]->prefix == NULL) ||
 				    (ns->prefix != NULL && nsl[i]->prefix != NULL &&
 				    strcmp((const char *)ns->prefix, (const char *)nsl[i]->prefix) == 0))
 					break;
 			if (ns == NULL)
-				xmlNewNs(cp, nsl[i]->href, nsl[i]->prefix);
+				xmlNewNs(ed, nsl[i]->href, nsl[i]->prefix);
 		}
 		xmlFree(nsl);
 	}
-	/* embedded signatures of the entity and its roles are not part of the data */
-	for (r = cp; r != NULL; r = (r == cp) ? cp->children : r->next) {
-		if (r != cp && !role_of(r) && !saml_is(r, NS_MD, "AffiliationDescriptor"))
+	/*
+	 * Embedded signatures of the entity and its roles are not part of the
+	 * data: unlink them for the dump only and put them back, because the
+	 * verifier still refers to them (a single-entity root's own signature).
+	 */
+	for (r = ed; r != NULL; r = (r == ed) ? ed->children : r->next) {
+		if (r != ed && !role_of(r) && !saml_is(r, NS_MD, "AffiliationDescriptor"))
 			continue;
 		for (c = r->children; c != NULL; c = next) {
 			next = c->next;
-			if (saml_is(c, NS_DS, "Signature")) {
+			if (saml_is(c, NS_DS, "Signature") && nsig < MAX_EMBEDDED_SIGS) {
+				sig[nsig].node = c;
+				sig[nsig].parent = r;
+				sig[nsig++].next = next;
 				xmlUnlinkNode(c);
-				xmlFreeNode(c);
 			} else if (c->type == XML_ELEMENT_NODE)
 				break;
 		}
 	}
-	if ((b = xmlBufferCreate()) == NULL)
+	/* libxml2 2.9 grows buffers exactly by default: quadratic copying */
+	if ((b = xmlBufferCreateSize(16384)) == NULL)
 		fatalx("xmlBufferCreate");
-	if (xmlNodeDump(b, d, cp, 0, 0) < 0)
+	xmlBufferSetAllocationScheme(b, XML_BUFFER_ALLOC_DOUBLEIT);
+	if (xmlNodeDump(b, ed->doc, ed, 0, 0) < 0)
 		fatalx("xmlNodeDump");
+	while (nsig > 0) {
+		nsig--;
+		if (sig[nsig].next != NULL)
+			xmlAddPrevSibling(sig[nsig].next, sig[nsig].node);
+		else
+			xmlAddChild(sig[nsig].parent, sig[nsig].node);
+	}
 	e->xmlsz = (size_t)xmlBufferLength(b);
 	e->xml = xmalloc(e->xmlsz + 1);
 	memcpy(e->xml, xmlBufferContent(b), e->xmlsz);
 	e->xml[e->xmlsz] = '\0';
 	xmlBufferFree(b);
-	xmlFreeDoc(d);
 }
 
 /* 1 when an entityID is acceptable: 1..MAX_ENTITY_ID bytes, no space or control. */
