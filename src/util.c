@@ -125,66 +125,61 @@ parse_ulong(const char *s, const char **end, unsigned long long *out)
 	return 0;
 }
 
-int
-parse_duration(const char *s, long *secs)
+/* A number with an optional one-letter unit from units (NUL-terminated by c == 0). */
+struct unit {
+	char			 c;
+	unsigned long long	 mult;
+};
+
+/* Parse "N" or "N<unit>" into *out, at most max. 0 / -1. */
+static int
+parse_scaled(const char *s, const struct unit *units, unsigned long long max,
+    unsigned long long *out)
 {
 	unsigned long long	 v, mult = 1;
 	const char		*end;
 
 	if (parse_ulong(s, &end, &v) == -1)
 		return -1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mult = 60;
-		break;
-	case 'h':
-		mult = 3600;
-		break;
-	case 'd':
-		mult = 86400;
-		break;
-	default:
-		return -1;
+	if (*end != '\0') {
+		for (; units->c != 0 && units->c != *end; units++)
+			;
+		if (units->c == 0 || end[1] != '\0')
+			return -1;
+		mult = units->mult;
 	}
-	if (*end != '\0' && end[1] != '\0')
+	if (v > max / mult)
 		return -1;
-	if (v > (unsigned long long)LONG_MAX / mult)
+	*out = v * mult;
+	return 0;
+}
+
+int
+parse_duration(const char *s, long *secs)
+{
+	static const struct unit units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 }
+	};
+	unsigned long long	 v;
+
+	if (parse_scaled(s, units, LONG_MAX, &v) == -1)
 		return -1;
-	*secs = (long)(v * mult);
+	*secs = (long)v;
 	return 0;
 }
 
 int
 parse_size(const char *s, size_t *out)
 {
-	unsigned long long	 v, mult = 1;
-	const char		*end;
+	static const struct unit units[] = {
+		{ 'K', 1ULL << 10 }, { 'k', 1ULL << 10 }, { 'M', 1ULL << 20 }, { 'G', 1ULL << 30 },
+		{ 0, 0 }
+	};
+	unsigned long long	 v;
 
-	if (parse_ulong(s, &end, &v) == -1)
+	if (parse_scaled(s, units, SIZE_MAX, &v) == -1)
 		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'K': case 'k':
-		mult = 1024ULL;
-		break;
-	case 'M':
-		mult = 1024ULL * 1024;
-		break;
-	case 'G':
-		mult = 1024ULL * 1024 * 1024;
-		break;
-	default:
-		return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	if (v > SIZE_MAX / mult)
-		return -1;
-	*out = (size_t)(v * mult);
+	*out = (size_t)v;
 	return 0;
 }
 
