@@ -605,6 +605,7 @@ int	 build_run(const struct config *, const struct build_opts *);
 
 int	 cmd_verify(int argc, char *argv[]);
 int	 cmd_build(int argc, char *argv[]);
+int	 cmd_keygen(int argc, char *argv[]);
 
 /* Exit codes of every command (config-and-cli.md). */
 #define EXIT_OK		0

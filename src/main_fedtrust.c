@@ -15,11 +15,12 @@ static const struct {
 } cmds[] = {
 	{ "verify", cmd_verify, "verify one document against anchors, as the daemon would" },
 	{ "build", cmd_build, "one full cycle: fetch, verify, apply policy, sign, publish" },
+	{ "keygen", cmd_keygen, "make an operator signing key and print its public JWK" },
 };
 
 /* Sub-commands of the contract that later versions bring. */
 static const char *const later[] = {
-	"source", "keygen", "bundle", "lookup", "pull", "refresh",
+	"source", "bundle", "lookup", "pull", "refresh",
 };
 
 static int
