@@ -581,7 +581,8 @@ load_lists(struct parse *p, char *err, size_t errsz)
 			strv_push(&names, &namesz, de->d_name);
 	}
 	closedir(d);
-	qsort(names, namesz, sizeof(*names), cmp_str);
+	if (namesz > 0)
+		qsort(names, namesz, sizeof(*names), cmp_str);
 	if (namesz > MAX_LISTS) {
 		snprintf(err, errsz, "%s: more than %d trust lists", c->trustlists_dir, MAX_LISTS);
 		goto out;

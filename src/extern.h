@@ -606,6 +606,8 @@ int	 build_run(const struct config *, const struct build_opts *);
 int	 cmd_verify(int argc, char *argv[]);
 int	 cmd_build(int argc, char *argv[]);
 int	 cmd_keygen(int argc, char *argv[]);
+int	 cmd_bundle(int argc, char *argv[]);
+int	 cmd_lookup(int argc, char *argv[]);
 
 /* Exit codes of every command (config-and-cli.md). */
 #define EXIT_OK		0

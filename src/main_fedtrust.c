@@ -16,11 +16,13 @@ static const struct {
 	{ "verify", cmd_verify, "verify one document against anchors, as the daemon would" },
 	{ "build", cmd_build, "one full cycle: fetch, verify, apply policy, sign, publish" },
 	{ "keygen", cmd_keygen, "make an operator signing key and print its public JWK" },
+	{ "bundle", cmd_bundle, "verify (bundle verify) or dump (bundle show) a trust bundle" },
+	{ "lookup", cmd_lookup, "verify a bundle and look up a caller by id or certificate" },
 };
 
 /* Sub-commands of the contract that later versions bring. */
 static const char *const later[] = {
-	"source", "bundle", "lookup", "pull", "refresh",
+	"source", "pull", "refresh",
 };
 
 static int

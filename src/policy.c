@@ -119,7 +119,8 @@ policy_select(const struct list_conf *l, struct source_state *st, size_t n, time
 
 	memset(sel, 0, sizeof(*sel));
 	collect(l, st, n, now, sel, &cands, &candsz);
-	qsort(cands, candsz, sizeof(*cands), cand_cmp);
+	if (candsz > 0)		/* qsort(NULL, 0, ...) is undefined */
+		qsort(cands, candsz, sizeof(*cands), cand_cmp);
 	sel->ents = xcalloc(candsz, sizeof(*sel->ents));
 	for (i = 0; i < candsz; i++) {
 		const struct entity	*e = cands[i].e;
