@@ -20,6 +20,7 @@ struct cycle {
 	struct source_state	*st;
 	struct cache_entry	*cache;		/* last good copy per source */
 	int			*have_cache;
+	time_t			*fetched;	/* per source: last good fetch (bundle sources) */
 	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
 };
 
@@ -239,8 +240,10 @@ selection_digest(const struct selection *sel, char out[65])
 }
 
 /*
- * An unchanged selection need not be re-signed while the live aggregate has
- * more than half of its validity left (the steady, cheap cycle).
+ * An unchanged selection need not be re-signed before its renewal time: the
+ * moment the earliest output of the live generation (aggregate, bundle,
+ * head, per-entity XML) has used half of its validity (the steady, cheap
+ * cycle).  The state file is "DIGEST RENEW".
  */
 static int
 unchanged(const struct cycle *c, const char *digest)
@@ -249,15 +252,14 @@ unchanged(const struct cycle *c, const char *digest)
 	unsigned char	*buf;
 	size_t		 len;
 	char		 d[65];
-	long long	 until = 0;
+	long long	 renew = 0;
 	int		 same = 0;
 
 	if (read_file(path, 4096, &buf, &len) == 0) {
 		buf = xreallocarray(buf, len + 1, 1);
 		buf[len] = '\0';
-		if (sscanf((char *)buf, "%64s %lld", d, &until) == 2 && strcmp(d, digest) == 0 &&
-		    until - c->now > c->list->saml_validity / 2 &&
-		    publish_last_seq(c->conf->state_dir, c->list->name) > 0)
+		if (sscanf((char *)buf, "%64s %lld", d, &renew) == 2 && strcmp(d, digest) == 0 &&
+		    c->now < renew && publish_last_seq(c->conf->state_dir, c->list->name) > 0)
 			same = 1;
 		free(buf);
 	}
@@ -267,7 +269,7 @@ unchanged(const struct cycle *c, const char *digest)
 
 static void
 save_list_state(const struct cycle *c, const struct selection *sel, const char *digest,
-    time_t until)
+    time_t renew)
 {
 	char	*dir = list_state(c, ""), *p, *txt;
 	size_t	 i, len = 0;
@@ -284,13 +286,50 @@ save_list_state(const struct cycle *c, const struct selection *sel, const char *
 		log_warn("%s", p);
 	free(p);
 	free(txt);
-	xasprintf(&txt, "%s %lld\n", digest, (long long)until);
+	xasprintf(&txt, "%s %lld\n", digest, (long long)renew);
 	p = list_state(c, "digest");
 	if (write_file_atomic(p, txt, strlen(txt), 0600) == -1)
 		log_warn("%s", p);
 	free(p);
 	free(txt);
 	free(dir);
+}
+
+/*
+ * prev of the bundle seq: the digest of bundle seq-1 when that was the last
+ * bundle published (state "SEQ BDIG"); NULL after a gap or on the first one,
+ * as bundle-format 4.3 asks.  Caller frees.
+ */
+static char *
+bundle_prev(const struct cycle *c, uint64_t seq)
+{
+	char		*path = list_state(c, "bundle-prev"), *prev = NULL;
+	unsigned char	*buf;
+	size_t		 len;
+	unsigned long long s;
+	char		 d[64];
+
+	if (read_file(path, 4096, &buf, &len) == 0) {
+		buf = xreallocarray(buf, len + 1, 1);
+		buf[len] = '\0';
+		if (sscanf((char *)buf, "%llu %63s", &s, d) == 2 && s + 1 == seq && strlen(d) == 43)
+			prev = xstrdup(d);
+		free(buf);
+	}
+	free(path);
+	return prev;
+}
+
+static void
+save_bundle_prev(const struct cycle *c, uint64_t seq, const char *bdig)
+{
+	char	*path = list_state(c, "bundle-prev"), *txt;
+
+	xasprintf(&txt, "%llu %s\n", (unsigned long long)seq, bdig);
+	if (write_file_atomic(path, txt, strlen(txt), 0600) == -1)
+		log_warn("%s", path);
+	free(txt);
+	free(path);
 }
 
 static void
@@ -305,27 +344,18 @@ report_drops(const char *list, const struct drop *d, size_t n)
 		    reason_code(d[i].reason), d[i].detail);
 }
 
-/* Sign and publish the selection as the list's next generation. 0 / -1. */
+/* The signed aggregate into files; *renew when half of its validity is used. 0 / -1 with v. */
 static int
-publish_selection(struct cycle *c, const struct signer *sg, const struct selection *sel,
-    const char *digest)
+make_aggregate(struct cycle *c, const struct signer *sg, const struct selection *sel,
+    uint64_t seq, struct outfiles *files, time_t *renew, struct verdict *v)
 {
 	const struct list_conf	*l = c->list;
 	struct saml_out_opts	 o;
-	struct gen_file		 f;
-	struct verdict		 v;
 	unsigned char		*agg = NULL;
 	size_t			 aggsz = 0;
 	char			*name = NULL;
-	uint64_t		 seq;
-	int			 rc = -1;
+	int			 rc;
 
-	memset(&v, 0, sizeof(v));
-	if (publish_next_seq(c->conf->state_dir, l->name, &seq) == -1) {
-		verdict_set(&v, R_PUBLISH_FAILED, "cannot allocate a sequence number in %s",
-		    c->conf->state_dir);
-		goto out;
-	}
 	if (l->aggregate_name == NULL)
 		xasprintf(&name, "%s/%s", c->conf->issuer, l->name);
 	memset(&o, 0, sizeof(o));
@@ -337,24 +367,105 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 		o.valid_until = sel->valid_until;
 	o.cache_duration = l->cache_duration;
 	o.seq = seq;
-	if (out_saml_aggregate(sel->ents, sel->entsz, &o, sg, c->now, &agg, &aggsz, &v) == -1)
+	rc = out_saml_aggregate(sel->ents, sel->entsz, &o, sg, c->now, &agg, &aggsz, v);
+	if (rc == 0) {
+		outfiles_add(files, "aggregate.xml", agg, aggsz);
+		if (c->now + (o.valid_until - c->now) / 2 < *renew)
+			*renew = c->now + (o.valid_until - c->now) / 2;
+	}
+	free(name);
+	return rc;
+}
+
+/*
+ * Sign every output of the list (aggregate, bundle with head and keys.json,
+ * per-entity lookups) and publish them as one generation: any failure
+ * leaves the previous generation live (fail-closed).  0 / -1.
+ */
+static int
+publish_selection(struct cycle *c, const struct signer *sg, const struct selection *sel,
+    const char *digest)
+{
+	const struct list_conf	*l = c->list;
+	struct outfiles		 files;
+	struct bundle		 b;
+	struct bundle_opts	 bo;
+	struct mdq_opts		 mo;
+	struct mdq_state	*mst = NULL;
+	struct verdict		 v;
+	char			*prev = NULL;
+	uint64_t		 seq;
+	time_t			 renew = c->now + l->saml_validity / 2, half;
+	int			 rc = -1, have_bundle = 0;
+
+	memset(&v, 0, sizeof(v));
+	memset(&files, 0, sizeof(files));
+	memset(&b, 0, sizeof(b));
+	if (publish_next_seq(c->conf->state_dir, l->name, &seq) == -1) {
+		verdict_set(&v, R_PUBLISH_FAILED, "cannot allocate a sequence number in %s",
+		    c->conf->state_dir);
 		goto out;
-	f.path = "aggregate.xml";
-	f.data = agg;
-	f.len = aggsz;
-	if (publish_generation(c->conf->publish_dir, l->name, seq, &f, 1,
+	}
+	if ((l->outputs & OUT_SAML) &&
+	    make_aggregate(c, sg, sel, seq, &files, &renew, &v) == -1)
+		goto out;
+	memset(&bo, 0, sizeof(bo));
+	bo.issuer = c->conf->issuer;
+	bo.list = l->name;
+	bo.base_url = c->conf->base_url;
+	bo.seq = seq;
+	bo.bundle_validity = l->bundle_validity;
+	bo.head_validity = l->head_validity;
+	bo.refresh = l->refresh;
+	bo.variant = l->bundle_variant;
+	bo.next_key = c->conf->next_key;
+	bo.sources = c->st;
+	bo.sourcesz = l->sourcesz;
+	bo.fetched = c->fetched;
+	if (l->outputs & (OUT_BUNDLE | OUT_MDQ)) {
+		bo.prev = prev = bundle_prev(c, seq);
+		if (bundle_make(sel->ents, sel->entsz, &bo, sg, c->now, &b, &v) == -1)
+			goto out;
+		have_bundle = 1;
+		half = b.iat + (b.exp - b.iat) / 2;
+		if (half < renew)
+			renew = half;
+		half = b.iat + (b.head_exp - b.iat) / 2;
+		if (half < renew)
+			renew = half;
+		if (l->outputs & OUT_BUNDLE)
+			bundle_files(&b, seq, &files);
+	}
+	if (l->outputs & OUT_MDQ) {
+		memset(&mo, 0, sizeof(mo));
+		mo.state_dir = c->conf->state_dir;
+		mo.publish_dir = c->conf->publish_dir;
+		mo.list = l->name;
+		mo.saml_validity = l->saml_validity;
+		if (mdq_make(sel->ents, sel->entsz, &b, &bo, &mo, sg, c->now, &files, &mst,
+		    &renew, &v) == -1)
+			goto out;
+	}
+	if (publish_generation(c->conf->publish_dir, l->name, seq, files.f, files.n,
 	    c->conf->keep_generations, &v) == -1)
 		goto out;
-	save_list_state(c, sel, digest, o.valid_until);
-	log_info("list=%s: published generation %llu with %zu entities, valid until %s", l->name,
-	    (unsigned long long)seq, sel->entsz, format_time(o.valid_until, (char[32]){ 0 }, 32));
+	save_list_state(c, sel, digest, renew);
+	if (have_bundle && (l->outputs & OUT_BUNDLE))
+		save_bundle_prev(c, seq, b.bdig);
+	if (mst != NULL)
+		mdq_commit(mst, &mo);
+	log_info("list=%s: published generation %llu with %zu entities (%zu files), "
+	    "renewal due %s", l->name, (unsigned long long)seq, sel->entsz, files.n,
+	    format_time(renew, (char[32]){ 0 }, 32));
 	rc = 0;
 out:
 	if (rc == -1)
 		log_warnx("list=%s reason=%s: %s; the previous generation stays live", l->name,
 		    reason_code(v.reason), v.detail);
-	free(agg);
-	free(name);
+	mdq_state_free(mst);
+	bundle_free(&b);
+	outfiles_free(&files);
+	free(prev);
 	return rc;
 }
 
@@ -411,7 +522,11 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
 	c.st = xcalloc(l->sourcesz, sizeof(*c.st));
 	c.cache = xcalloc(l->sourcesz, sizeof(*c.cache));
 	c.have_cache = xcalloc(l->sourcesz, sizeof(*c.have_cache));
+	c.fetched = xcalloc(l->sourcesz, sizeof(*c.fetched));
 	gather(&c);
+	for (i = 0; i < l->sourcesz; i++)
+		c.fetched[i] = c.st[i].status == SRC_OK ? c.now :
+		    c.have_cache[i] ? c.cache[i].fetched : 0;
 	for (i = 0; i < l->sourcesz; i++)
 		if (c.st[i].status != SRC_OK)
 			rc = 1;
@@ -424,6 +539,7 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
 	free(c.st);
 	free(c.cache);
 	free(c.have_cache);
+	free(c.fetched);
 	return rc;
 }
 

@@ -229,7 +229,13 @@ main_key(struct parse *p, const char *name, const char *value)
 		set_path(p, &c->signing_cert, value);
 	else if (strcmp(name, "next-key") == 0)
 		set_path(p, &c->next_key, value);
-	else if (strcmp(name, "listen") == 0)
+	else if (strcmp(name, "base-url") == 0) {
+		if (strncmp(value, "https://", 8) != 0 || strchr(value, '?') != NULL ||
+		    strchr(value, '#') != NULL)
+			return perr(p, "base-url must be an https URL without query or fragment, "
+			    "not \"%s\"%s", value, "");
+		set_str(&c->base_url, value);
+	} else if (strcmp(name, "listen") == 0)
 		set_str(&c->listen, value);
 	else if (strcmp(name, "ca-file") == 0)
 		set_path(p, &c->ca_file, value);
@@ -266,8 +272,27 @@ list_key(struct parse *p, const char *name, const char *value)
 		if (!valid_name(value, "-"))
 			return perr(p, "name \"%s\" must match [a-z0-9][a-z0-9-]{0,63}%s", value, "");
 		set_str(&l->name, value);
-	} else if (strcmp(name, "bundle-validity") == 0)
-		return duration_key(p, name, value, 60, &l->bundle_validity);
+	} else if (strcmp(name, "bundle-validity") == 0) {
+		if (duration_key(p, name, value, 60, &l->bundle_validity) == 0)
+			return 0;
+		if (l->bundle_validity > MAX_BUNDLE_VALIDITY)
+			return perr(p, "bundle-validity: \"%s\" is longer than 7d (bundle-format "
+			    "4.3)%s", value, "");
+	} else if (strcmp(name, "head-validity") == 0) {
+		if (duration_key(p, name, value, 60, &l->head_validity) == 0)
+			return 0;
+		if (l->head_validity > MAX_HEAD_VALIDITY)
+			return perr(p, "head-validity: \"%s\" is longer than 2h (bundle-format "
+			    "4.7)%s", value, "");
+	} else if (strcmp(name, "bundle-variant") == 0) {
+		if (strcmp(value, "compact") == 0)
+			l->bundle_variant = BUNDLE_COMPACT;
+		else if (strcmp(value, "full") == 0)
+			l->bundle_variant = BUNDLE_FULL;
+		else
+			return perr(p, "bundle-variant: expected compact or full, not \"%s\"%s",
+			    value, "");
+	}
 	else if (strcmp(name, "saml-validity") == 0)
 		return duration_key(p, name, value, 60, &l->saml_validity);
 	else if (strcmp(name, "cache-duration") == 0)
@@ -518,6 +543,8 @@ list_defaults(struct list_conf *l, const char *file)
 	l->saml_validity = 5 * 86400;
 	l->cache_duration = 3600;
 	l->refresh = 300;
+	l->head_validity = 3600;
+	l->bundle_variant = BUNDLE_COMPACT;
 	l->max_drop = 0.10;
 	l->outputs = OUT_SAML;
 	l->roles = ROLE_ALL;
@@ -531,11 +558,6 @@ check_list(const struct config *c, const struct list_conf *l, char *err, size_t 
 	if (l->name == NULL) {
 		snprintf(err, errsz, "%s:%d: [trustlist]: missing name", l->file,
 		    section_line(l->file, "trustlist"));
-		return -1;
-	}
-	if (l->outputs & (OUT_BUNDLE | OUT_MDQ)) {
-		snprintf(err, errsz, "%s: outputs: only saml-aggregate is available in this version",
-		    l->file);
 		return -1;
 	}
 	for (i = 0; i < c->listsz; i++) {
@@ -699,6 +721,7 @@ config_free(struct config *c)
 	free(c->signing_key);
 	free(c->signing_cert);
 	free(c->next_key);
+	free(c->base_url);
 	free(c->listen);
 	free(c->ca_file);
 	free(c);

@@ -200,6 +200,9 @@ enum cert_validity { CERT_VALIDITY_WARN = 0, CERT_VALIDITY_REJECT, CERT_VALIDITY
 #define OUT_BUNDLE	0x02	/* bundle (issue: compact trust bundle) */
 #define OUT_MDQ		0x04	/* mdq per-entity lookups */
 
+#define BUNDLE_COMPACT	0	/* bundle-variant = compact: x5t#S256 only */
+#define BUNDLE_FULL	1	/* bundle-variant = full: x5c as well */
+
 struct source_conf {
 	char		*name;		/* [source NAME] */
 	enum source_type type;
@@ -241,6 +244,8 @@ struct list_conf {
 	long		 refresh;	/* seconds */
 	double		 max_drop;	/* fraction 0..1 of entities that may vanish per publication */
 	unsigned	 outputs;	/* OUT_* */
+	int		 bundle_variant; /* BUNDLE_COMPACT or BUNDLE_FULL (x5c added) */
+	long		 head_validity;	/* seconds: head exp = now + this (<= MAX_HEAD_VALIDITY) */
 	char		*aggregate_name; /* Name attribute of the aggregate; default ISSUER/LIST */
 	char		**allow;	/* list-wide entityID globs */
 	size_t		 allowsz;
@@ -260,6 +265,7 @@ struct config {
 	char		*signing_key;
 	char		*signing_cert;	/* certificate of signing-key, put in the aggregate's KeyInfo */
 	char		*next_key;
+	char		*base_url;	/* URL prefix of the published lists (burl); default = issuer */
 	char		*listen;
 	char		*ca_file;
 	long		 fetch_timeout;
@@ -523,6 +529,14 @@ struct saml_out_opts {
  */
 int	 out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml_out_opts *,
 	    const struct signer *, time_t now, unsigned char **out, size_t *outsz, struct verdict *);
+/*
+ * One EntityDescriptor signed for MDQ (per-entity lookups): e's XML with ID
+ * set to id and validUntil to valid_until, enveloped signature, exclusive
+ * C14N, verified again like the aggregate.  0 and a malloc'd document in
+ * out (NUL-terminated, not counted), or -1 with v.
+ */
+int	 out_saml_entity(const struct entity *e, const char *id, time_t valid_until,
+	    const struct signer *, time_t now, unsigned char **out, size_t *outsz, struct verdict *);
 
 /* ------------------------------------------------------------ publish.c */
 
@@ -552,6 +566,113 @@ int	 publish_generation(const char *publish_dir, const char *list, uint64_t seq,
 /* Read a file of the live generation (for the previous entity count etc.). 0 / -1. */
 int	 publish_read_live(const char *publish_dir, const char *list, const char *path,
 	    unsigned char **buf, size_t *len);
+
+/* ------------------------------------------------------------ out_bundle.c, out_mdq.c */
+
+/* Files of one generation being assembled; owns paths and data. */
+struct outfiles {
+	struct gen_file	*f;
+	char		*owned;		/* owned[i]: f[i].data is ours to free */
+	size_t		 n;
+};
+/* Append path (copied) with data (ownership taken; freed with the set). */
+void	 outfiles_add(struct outfiles *, const char *path, unsigned char *data, size_t len);
+/* Append path (copied) with data borrowed from an earlier entry of the set. */
+void	 outfiles_add_ref(struct outfiles *, const char *path, const unsigned char *data,
+	    size_t len);
+void	 outfiles_free(struct outfiles *);	/* frees members, not the struct */
+
+struct json_t;
+
+/* What the bundle of one generation needs to know. */
+struct bundle_opts {
+	const char	*issuer;
+	const char	*list;
+	const char	*base_url;	/* burl prefix (no trailing slash needed) */
+	uint64_t	 seq;
+	long		 bundle_validity; /* seconds */
+	long		 head_validity;	/* seconds, <= MAX_HEAD_VALIDITY */
+	long		 refresh;	/* seconds, clamped to 60..86400 */
+	int		 variant;	/* BUNDLE_COMPACT or BUNDLE_FULL */
+	const char	*prev;		/* base64url SHA-256 of the bundle seq-1, or NULL */
+	const char	*next_key;	/* file of the standby key (PEM public/private key or cert), or NULL */
+	const struct source_state *sources;
+	size_t		 sourcesz;
+	const time_t	*fetched;	/* per source: last successful fetch, 0 = never */
+};
+
+/* A produced bundle: the JWS, its head, keys.json and the entity objects. */
+struct bundle {
+	char		*jws;		/* bundle compact JWS (malloc'd) */
+	size_t		 jwssz;
+	char		*head;		/* head compact JWS */
+	size_t		 headsz;
+	char		*keys;		/* keys.json */
+	size_t		 keyssz;
+	char		 bdig[44];	/* base64url SHA-256 of jws */
+	time_t		 iat, exp, head_exp;
+	int		 alg;		/* JWS alg (enum fedtrustp_alg) of the operator key */
+	struct json_t	*entities;	/* the payload's entities array (own reference) */
+	const struct entity **ents;	/* ents[i] made entities[i] (borrowed) */
+	size_t		 entsz;
+};
+
+/*
+ * Build, sign and self-check (PUB-05) the bundle of ents (n entities of the
+ * selection) with signer s at now.  Entities without a key of an allowed
+ * type are left out with a logged reason.  0 and *b (bundle_free), or -1
+ * with v (R_SIGN_FAILED, R_SELF_CHECK, R_FEED_EMPTY, R_INTERNAL).
+ */
+int	 bundle_make(const struct entity *const *ents, size_t n, const struct bundle_opts *,
+	    const struct signer *, time_t now, struct bundle *b, struct verdict *v);
+void	 bundle_free(struct bundle *);		/* frees members, not the struct */
+/* Add head.jwt, bundle.jwt, bundles/SEQ.jwt and keys.json to files. */
+void	 bundle_files(const struct bundle *, uint64_t seq, struct outfiles *);
+/*
+ * The JWS alg the bundle is signed with for key (P-256 ES256, P-384 ES384,
+ * Ed25519, RSA >= 2048 PS256); -1 with v when the key cannot sign a bundle.
+ */
+int	 bundle_key_alg(EVP_PKEY *, struct verdict *);
+struct fedtrustp_keyset;
+/* A keyset pinning only the public half of the signer's key for alg (self-checks). NULL with v. */
+struct fedtrustp_keyset *bundle_self_keyset(const struct signer *, int alg, struct verdict *);
+/*
+ * Sign payload as a compact JWS of typ and verify the result at once with ks
+ * (PUB-05): the signature and the payload bytes must come back.  0 and a
+ * malloc'd *jws, or -1 with v (R_SIGN_FAILED or R_SELF_CHECK).
+ */
+int	 bundle_sign(const char *payload, size_t len, const struct signer *, int alg,
+	    const char *typ, const struct fedtrustp_keyset *ks, char **jws, size_t *jwssz,
+	    struct verdict *v);
+
+/* Percent-encode id for a file name: everything but ALPHA DIGIT - . _ ~ ("." and ".." fully). Caller frees. */
+char	*mdq_encode_id(const char *id);
+/* Lower-case hex SHA-1 (41 bytes) and SHA-256 (65 bytes) of an entityID. */
+void	 mdq_sha1_hex(const char *id, char out[41]);
+
+/* What the per-entity lookups of one generation need to know. */
+struct mdq_opts {
+	const char	*state_dir;	/* reuse index: state_dir/lists/LIST/mdq-index */
+	const char	*publish_dir;	/* reused XML is read back from the live generation */
+	const char	*list;
+	long		 saml_validity;	/* seconds */
+};
+
+/*
+ * Per-entity lookups under entities/ for every entity of ents (signed XML,
+ * reused while unchanged and more than half valid) and for every entity of
+ * the bundle b (entity JWS and JWKS).  Adds the files to out; *renew is the
+ * earliest time an XML must be re-signed.  The reuse index is written only
+ * by mdq_commit after publication.  0 / -1 with v.
+ */
+struct mdq_state;
+int	 mdq_make(const struct entity *const *ents, size_t n, const struct bundle *b,
+	    const struct bundle_opts *, const struct mdq_opts *, const struct signer *,
+	    time_t now, struct outfiles *out, struct mdq_state **st, time_t *renew,
+	    struct verdict *v);
+/* Persist the reuse index of a published generation. 0 / -1 (logged). */
+int	 mdq_commit(struct mdq_state *, const struct mdq_opts *);
+void	 mdq_state_free(struct mdq_state *);
 
 /* ------------------------------------------------------------ policy.c */
 
@@ -601,13 +722,60 @@ struct build_opts {
 /* One full cycle for every list. Returns 0 all published, 1 some list kept its last good output, 2 config, 3 internal. */
 int	 build_run(const struct config *, const struct build_opts *);
 
+/* ------------------------------------------------------------ pull_conf.c, pull_out.c (fedtrust pull) */
+
+#define PULL_OUT_PEM		0x01	/* pem/<id>.pem + pem/index.json */
+#define PULL_OUT_NGINX		0x02	/* nginx-map.conf keyed by $ssl_client_fingerprint */
+#define PULL_OUT_JWKS		0x04	/* jwks/<id>.json (jwt/jwe keys) */
+#define PULL_OUT_SPIFFE		0x08	/* spiffe-bundle-map.json */
+
+/* The consumer agent's configuration (docs/man/fedtrust-pull.5). */
+struct pull_conf {
+	char		*file;
+	char		*url;		/* base URL of the list, ends in '/' (https:// or file://) */
+	char		*issuer;	/* compared exactly with iss */
+	char		*list;
+	char		**keys;		/* pinned operator key files (absolute) */
+	size_t		 keysz;
+	char		*state_dir;
+	char		*output_dir;
+	char		*ca_file;	/* NULL = system CAs */
+	long		 interval;	/* seconds; 0 = the bundle's refresh hint */
+	double		 jitter;	/* fraction 0..0.5 */
+	int		 require_head;	/* 1 = poll head.jwt (default), 0 = bundle.jwt only */
+	long		 grace;		/* seconds after the effective expiry (default 0) */
+	unsigned	 outputs;	/* PULL_OUT_* */
+	char		**hook;		/* reload-hook argv (NULL-terminated), or NULL */
+	size_t		 hooksz;
+	size_t		 max_bundle;	/* bytes */
+	long		 fetch_timeout;	/* seconds for one transfer */
+};
+
+/* Parse a consumer config; NULL with "FILE:LINE: message" in err. Caller frees. */
+struct pull_conf *pull_conf_load(const char *file, char *err, size_t errsz);
+void	 pull_conf_free(struct pull_conf *);
+
+struct fedtrust_bundle;
+/*
+ * Write the derived outputs of b at now into dir (bundle-format 4.12), each
+ * file atomically and only when its bytes change; stale files of ours are
+ * removed.  b == NULL writes the fail-closed set (empty map, index, bundle
+ * map).  *changed is set to 1 when any file was written or removed. 0 / -1.
+ */
+int	 pull_out_write(const char *dir, unsigned outputs, const struct fedtrust_bundle *b,
+	    time_t now, int *changed);
+/* File-name form of an entity id: percent-encoded like mdq_encode_id, or "sha256-<hex>" when long. Caller frees. */
+char	*pull_out_name(const char *id);
+
 /* ------------------------------------------------------------ cmd_*.c (the fedtrust command) */
 
 int	 cmd_verify(int argc, char *argv[]);
 int	 cmd_build(int argc, char *argv[]);
 int	 cmd_keygen(int argc, char *argv[]);
+/* fedtrust bundle verify|show ... (argv[0] "bundle") and fedtrust lookup ... (argv[0] "lookup"). */
 int	 cmd_bundle(int argc, char *argv[]);
 int	 cmd_lookup(int argc, char *argv[]);
+int	 cmd_pull(int argc, char *argv[]);
 
 /* Exit codes of every command (config-and-cli.md). */
 #define EXIT_OK		0
@@ -635,5 +803,11 @@ int	 cmd_lookup(int argc, char *argv[]);
 #define MAX_SKEW_DEFAULT	300		/* default clock skew allowed, seconds */
 #define MAX_GENERATIONS_KEPT	3		/* old generations kept beside the live one */
 #define MIN_RSA_BITS		2048		/* smallest RSA key accepted anywhere */
+#define MAX_RSA_BITS		16384		/* largest RSA key put in a bundle (consumers' cap) */
+#define MAX_BUNDLE_VALIDITY	604800L		/* bundle exp - iat (bundle-format 4.3) */
+#define MAX_HEAD_VALIDITY	7200L		/* head exp - iat (bundle-format 4.7) */
+#define MIN_REFRESH		60L		/* bundle refresh hint bounds (4.3) */
+#define MAX_REFRESH		86400L
+#define MAX_FILE_NAME		255		/* longer percent-encoded ids use {sha1} only */
 
 #endif /* FEDTRUST_EXTERN_H */

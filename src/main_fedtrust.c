@@ -18,11 +18,12 @@ static const struct {
 	{ "keygen", cmd_keygen, "make an operator signing key and print its public JWK" },
 	{ "bundle", cmd_bundle, "verify (bundle verify) or dump (bundle show) a trust bundle" },
 	{ "lookup", cmd_lookup, "verify a bundle and look up a caller by id or certificate" },
+	{ "pull", cmd_pull, "consumer agent: poll, verify, write derived outputs" },
 };
 
 /* Sub-commands of the contract that later versions bring. */
 static const char *const later[] = {
-	"source", "pull", "refresh",
+	"source", "refresh",
 };
 
 static int

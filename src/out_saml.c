@@ -216,8 +216,10 @@ sign_doc(xmlDocPtr doc, const char *id, const struct signer *s, struct verdict *
 	int		 rc = -1;
 
 	if ((alg = sign_transform(s->xml_alg)) == NULL)
-		return verdict_set(v, R_SIGN_FAILED, "signing key %s: no XML signature algorithm",
-		    s->file);
+		return verdict_set(v, R_SIGN_FAILED, "signing key %s: %s", s->file,
+		    s->xml_alg == SIG_ED25519 ? "an Ed25519 key cannot sign SAML metadata "
+		    "(RSA or EC P-256/P-384 needed for saml-aggregate and mdq)" :
+		    "no XML signature algorithm");
 	if ((attr = xmlHasProp(root, BAD_CAST "ID")) == NULL ||
 	    xmlAddID(NULL, doc, BAD_CAST id, attr) == NULL)
 		return verdict_set(v, R_INTERNAL, "aggregate: cannot register ID %s", id);
@@ -358,16 +360,76 @@ out:
 	return rc;
 }
 
+/*
+ * Parse our own assembled text (from verified trees; still: no network, no
+ * entity expansion, no DTD).  Returns the document or NULL with v.
+ */
+static xmlDocPtr
+parse_own(const char *text, size_t len, const char *what, struct verdict *v)
+{
+	xmlDocPtr	 doc;
+
+	if (len > INT32_MAX) {
+		verdict_set(v, R_INTERNAL, "%s: %zu bytes is too large", what, len);
+		return NULL;
+	}
+	doc = xmlReadMemory(text, (int)len, NULL, "UTF-8",
+	    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		verdict_set(v, R_INTERNAL, "%s: the assembled document does not parse", what);
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		verdict_set(v, R_INTERNAL, "%s: an entity carried a DTD", what);
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/*
+ * Sign doc (root ID id), serialise it and self-check the bytes (PUB-05).
+ * 0 and a malloc'd NUL-terminated copy in out, or -1 with v.
+ */
+static int
+sign_and_check(xmlDocPtr doc, const char *id, const struct entity *const *ents, size_t n,
+    const struct saml_out_opts *opts, const struct signer *s, time_t now,
+    unsigned char **out, size_t *outsz, struct verdict *v)
+{
+	xmlChar		*mem = NULL;
+	int		 memlen = 0, rc = -1;
+
+	if (sign_doc(doc, id, s, v) == -1)
+		goto out;
+	xmlDocDumpMemoryEnc(doc, &mem, &memlen, "UTF-8");
+	if (mem == NULL || memlen <= 0) {
+		verdict_set(v, R_INTERNAL, "%s: cannot serialise", id);
+		goto out;
+	}
+	if (self_check(mem, (size_t)memlen, ents, n, opts, s, now, v) == -1)
+		goto out;
+	/* NUL-terminated for callers that treat it as text; not counted in outsz */
+	*out = xmalloc((size_t)memlen + 1);
+	memcpy(*out, mem, (size_t)memlen);
+	(*out)[memlen] = '\0';
+	*outsz = (size_t)memlen;
+	rc = 0;
+out:
+	if (mem != NULL)
+		xmlFree(mem);
+	return rc;
+}
+
 int
 out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml_out_opts *opts,
     const struct signer *s, time_t now, unsigned char **out, size_t *outsz, struct verdict *v)
 {
 	struct obuf	 text;
 	xmlDocPtr	 doc = NULL;
-	xmlChar		*mem = NULL;
 	char		 id[64];
 	size_t		 i;
-	int		 memlen = 0, rc = -1;
+	int		 rc = -1;
 
 	memset(&text, 0, sizeof(text));
 	*out = NULL;
@@ -382,40 +444,49 @@ out_saml_aggregate(const struct entity *const *ents, size_t n, const struct saml
 			return verdict_set(v, R_INTERNAL, "aggregate: entity without XML");
 	snprintf(id, sizeof(id), "_fedtrust-%" PRIu64, opts->seq);
 	aggregate_text(&text, ents, n, opts, id, now);
-	if (text.len > INT32_MAX) {
-		verdict_set(v, R_INTERNAL, "aggregate: %zu bytes is too large", text.len);
+	if ((doc = parse_own(text.b, text.len, "aggregate", v)) == NULL)
 		goto out;
-	}
-	/* our own bytes from verified trees; still: no network, no entity expansion, no DTD */
-	doc = xmlReadMemory(text.b, (int)text.len, NULL, "UTF-8",
-	    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
-	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
-		verdict_set(v, R_INTERNAL, "aggregate: the assembled document does not parse");
-		goto out;
-	}
-	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		verdict_set(v, R_INTERNAL, "aggregate: an entity carried a DTD");
-		goto out;
-	}
-	if (sign_doc(doc, id, s, v) == -1)
-		goto out;
-	xmlDocDumpMemoryEnc(doc, &mem, &memlen, "UTF-8");
-	if (mem == NULL || memlen <= 0) {
-		verdict_set(v, R_INTERNAL, "aggregate: cannot serialise");
-		goto out;
-	}
-	if (self_check(mem, (size_t)memlen, ents, n, opts, s, now, v) == -1)
-		goto out;
-	/* NUL-terminated for callers that treat it as text; not counted in outsz */
-	*out = xmalloc((size_t)memlen + 1);
-	memcpy(*out, mem, (size_t)memlen);
-	(*out)[memlen] = '\0';
-	*outsz = (size_t)memlen;
-	rc = 0;
+	rc = sign_and_check(doc, id, ents, n, opts, s, now, out, outsz, v);
 out:
-	if (mem != NULL)
-		xmlFree(mem);
 	xmlFreeDoc(doc);
 	free(text.b);
+	return rc;
+}
+
+int
+out_saml_entity(const struct entity *e, const char *id, time_t valid_until,
+    const struct signer *s, time_t now, unsigned char **out, size_t *outsz, struct verdict *v)
+{
+	struct saml_out_opts	 opts;
+	xmlDocPtr		 doc = NULL;
+	xmlNodePtr		 root;
+	char			 t[32];
+	int			 rc = -1;
+
+	*out = NULL;
+	*outsz = 0;
+	if (s == NULL || s->key == NULL)
+		return verdict_set(v, R_SIGN_FAILED, "entity: no signing key");
+	if (e->xml == NULL || e->xmlsz == 0)
+		return verdict_set(v, R_INTERNAL, "entity: no XML");
+	if ((doc = parse_own(e->xml, e->xmlsz, "entity", v)) == NULL)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (!saml_is(root, NS_MD, "EntityDescriptor")) {
+		verdict_set(v, R_INTERNAL, "entity: root is not md:EntityDescriptor");
+		goto out;
+	}
+	/* our ID and validUntil replace whatever the partner wrote (MDQ profile) */
+	if (xmlSetProp(root, BAD_CAST "ID", BAD_CAST id) == NULL ||
+	    xmlSetProp(root, BAD_CAST "validUntil",
+	    BAD_CAST format_time(valid_until, t, sizeof(t))) == NULL) {
+		verdict_set(v, R_INTERNAL, "entity: cannot set ID and validUntil");
+		goto out;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.valid_until = valid_until;
+	rc = sign_and_check(doc, id, &e, 1, &opts, s, now, out, outsz, v);
+out:
+	xmlFreeDoc(doc);
 	return rc;
 }

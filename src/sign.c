@@ -130,7 +130,7 @@ cert_load(const char *file, struct verdict *v)
 
 /*
  * Map the key to the XML signature algorithm: RSA of at least MIN_RSA_BITS,
- * or EC on P-256 / P-384.  0 / -1 with v.
+ * EC on P-256 / P-384, or Ed25519 (bundles only).  0 / -1 with v.
  */
 static int
 key_xml_alg(EVP_PKEY *key, const char *uri, enum sig_alg *alg, struct verdict *v)
@@ -164,8 +164,17 @@ key_xml_alg(EVP_PKEY *key, const char *uri, enum sig_alg *alg, struct verdict *v
 		return verdict_set(v, R_SIGN_FAILED, "signing key %s: curve %s not allowed "
 		    "(P-256 or P-384)", uri, group);
 	}
-	return verdict_set(v, R_SIGN_FAILED, "signing key %s: key type %s cannot sign XML "
-	    "(RSA or EC P-256/P-384)", uri, EVP_PKEY_get0_type_name(key) ?
+	/*
+	 * Ed25519 signs the trust bundle (JWS) but has no XML-DSig profile here:
+	 * loaded with SIG_ED25519 so a bundle-only list works, while the SAML
+	 * outputs refuse it clearly when they try to sign (out_saml.c).
+	 */
+	if (EVP_PKEY_is_a(key, "ED25519")) {
+		*alg = SIG_ED25519;
+		return 0;
+	}
+	return verdict_set(v, R_SIGN_FAILED, "signing key %s: key type %s cannot sign "
+	    "(RSA, EC P-256/P-384 or Ed25519)", uri, EVP_PKEY_get0_type_name(key) ?
 	    EVP_PKEY_get0_type_name(key) : "unknown");
 }
 

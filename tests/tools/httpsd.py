@@ -10,7 +10,8 @@ once listening (atomically), logs one line per request to stdout
 seconds.  Python standard library only.
 
 Routes:
-  /files/NAME[?gzip=1]   DIR/NAME (re-read every time) with a strong ETag (sha256)
+  /files/NAME[?gzip=1]   DIR/NAME (re-read every time; NAME may have sub-folders,
+                         no segment starting with ".") with a strong ETag (sha256)
                          and Last-Modified; If-None-Match / If-Modified-Since -> 304;
                          gzip when ?gzip=1 and the client accepts gzip
   /status/CODE[?retry_after=V]   that status, small body, optional Retry-After: V
@@ -95,11 +96,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     def r_files(self, rest, q):
-        name = "/".join(rest)
-        if not name or "/" in name or name.startswith("."):
+        # sub-paths are served (a published list: LIST/head.jwt, LIST/bundles/N.jwt);
+        # no segment may be empty or start with "." (no "..", no hidden files)
+        if not rest or any(not seg or seg.startswith(".") for seg in rest):
             self.simple(404, b"bad name\n")
             return
-        path = os.path.join(ROOT, name)
+        path = os.path.join(ROOT, *rest)
         try:
             with open(path, "rb") as f:
                 data = f.read()

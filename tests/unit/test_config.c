@@ -118,6 +118,11 @@ test_full(void **state)
 	assert_int_equal(l->refresh, 600);
 	assert_true(l->max_drop > 0.249 && l->max_drop < 0.251);
 	assert_int_equal(l->outputs, OUT_SAML);
+	/* bundle defaults: compact, 1h heads, base-url unset (the issuer is used) */
+	assert_int_equal(l->bundle_variant, BUNDLE_COMPACT);
+	assert_int_equal(l->head_validity, 3600);
+	assert_int_equal(l->bundle_validity, 86400);
+	assert_null(c->base_url);
 	assert_int_equal(l->sourcesz, 2);
 	s = &l->sources[0];
 	assert_string_equal(s->name, "edugain");
@@ -180,10 +185,41 @@ test_errors_name_file_and_line(void **state)
 	expect_list_error("[trustlist]\nname = r\n[source a]\nextra-algorithms = md5\n",
 	    "research.conf:4: extra-algorithms");
 	expect_list_error("[trustlist]\nname = r\n[elsewhere]\nx = 1\n", "research.conf:4: unknown section [elsewhere]");
-	expect_list_error("[trustlist]\nname = r\noutputs = bundle\n", "only saml-aggregate");
+	expect_list_error("[trustlist]\nname = r\noutputs = bundle, json\n", "research.conf:3: outputs");
+	expect_list_error("[trustlist]\nname = r\nhead-validity = 3h\n", "research.conf:3: head-validity");
+	expect_list_error("[trustlist]\nname = r\nbundle-validity = 8d\n", "research.conf:3: bundle-validity");
+	expect_list_error("[trustlist]\nname = r\nbundle-variant = huge\n", "research.conf:3: bundle-variant");
 	expect_list_error("[trustlist]\nrefresh = 5m\n", "missing name");
 	expect_list_error("not an ini line\n", "research.conf:1:");
 	expect_list_error("; nothing\n", "no [trustlist] section");
+}
+
+/* The bundle keys: outputs bundle and mdq, variant, head validity, base-url. */
+static void
+test_bundle_keys(void **state)
+{
+	char			 err[1024] = "";
+	struct config		*c;
+	const struct list_conf	*l;
+
+	(void)state;
+	put("fedtrust.conf", "[fedtrust]\nissuer = https://trust.example.org\n"
+	    "base-url = https://cdn.example.org/fedtrust\ntrustlists = lists\n");
+	put("lists/research.conf", "[trustlist]\nname = research\n"
+	    "outputs = saml-aggregate, bundle, mdq\nbundle-variant = full\n"
+	    "head-validity = 2h\nbundle-validity = 7d\n");
+	assert_non_null(c = load(err, sizeof(err)));
+	assert_string_equal(c->base_url, "https://cdn.example.org/fedtrust");
+	l = config_find_list(c, "research");
+	assert_int_equal(l->outputs, OUT_SAML | OUT_BUNDLE | OUT_MDQ);
+	assert_int_equal(l->bundle_variant, BUNDLE_FULL);
+	assert_int_equal(l->head_validity, 7200);
+	assert_int_equal(l->bundle_validity, 7 * 86400);
+	config_free(c);
+	put("fedtrust.conf", "[fedtrust]\nissuer = https://trust.example.org\n"
+	    "base-url = http://cdn.example.org/\ntrustlists = lists\n");
+	assert_null(c = load(err, sizeof(err)));
+	assert_non_null(strstr(err, "fedtrust.conf:3: base-url"));
 }
 
 static void
@@ -234,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_main_errors),
+		cmocka_unit_test(test_bundle_keys),
 		cmocka_unit_test(test_roles),
 	};
 

@@ -353,11 +353,30 @@ test_signer_refused(void **state)
 	memset(&v, 0, sizeof(v));
 	assert_int_equal(signer_load(&s, garbage, NULL, &v), -1);
 	assert_int_equal(v.reason, R_SIGN_FAILED);
-	/* Ed25519 cannot sign XML here */
+	/* Ed25519 loads (it signs bundles) but cannot sign XML: a clear refusal */
 	assert_int_equal(tu_sh("openssl genpkey -algorithm ED25519 -out '%s' 2>/dev/null", ed), 0);
 	memset(&v, 0, sizeof(v));
-	assert_int_equal(signer_load(&s, ed, NULL, &v), -1);
-	assert_int_equal(v.reason, R_SIGN_FAILED);
+	assert_int_equal(signer_load(&s, ed, NULL, &v), 0);
+	assert_int_equal(s.xml_alg, SIG_ED25519);
+	{
+		static char	 xml[] = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:"
+		    "SAML:2.0:metadata\" entityID=\"https://e.example.org\"/>";
+		struct entity	 e;
+		unsigned char	*doc = NULL;
+		size_t		 docsz = 0;
+
+		memset(&e, 0, sizeof(e));
+		e.id = "https://e.example.org";
+		e.xml = xml;
+		e.xmlsz = strlen(xml);
+		memset(&v, 0, sizeof(v));
+		assert_int_equal(out_saml_entity(&e, "_x", time(NULL) + 3600, &s, time(NULL),
+		    &doc, &docsz, &v), -1);
+		assert_int_equal(v.reason, R_SIGN_FAILED);
+		assert_non_null(strstr(v.detail, "Ed25519"));
+		assert_null(doc);
+	}
+	signer_free(&s);
 	/* missing certificate file */
 	memset(&v, 0, sizeof(v));
 	assert_int_equal(signer_load(&s, k, missing, &v), -1);
