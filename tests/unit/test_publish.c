@@ -423,15 +423,25 @@ reader(const char *pub, int stop)
 {
 	unsigned char	*b, *h;
 	size_t		 len, hlen;
-	long		 n, last = 0, reads = 0;
+	long		 n, last = 0, reads = 0, retired = 0;
 	char		 c, *dir = path_join(pub, "edu"), *agg = path_join(dir, "aggregate.xml");
 	int		 dfd;
 
 	fcntl(stop, F_SETFL, O_NONBLOCK);
 	while (read(stop, &c, 1) == -1 && errno == EAGAIN) {
-		/* the whole file through the public path */
-		if (read_file(agg, READER_BODY * 2, &b, &len) == -1)
+		/*
+		 * The whole file through the public path.  ENOENT means the
+		 * generation this read resolved to was retired meanwhile
+		 * (retention keeps 3 while 300 are published back to back on a
+		 * loaded machine): read again.  Partial or mixed data never is.
+		 */
+		if (read_file(agg, READER_BODY * 2, &b, &len) == -1) {
+			if (errno == ENOENT) {
+				retired++;
+				continue;
+			}
 			return 10;
+		}
 		if ((n = reader_check(b, len)) < last)
 			return 11;
 		last = n;
@@ -444,9 +454,19 @@ reader(const char *pub, int stop)
 
 			snprintf(p1, sizeof(p1), "/proc/self/fd/%d/aggregate.xml", dfd);
 			snprintf(p2, sizeof(p2), "/proc/self/fd/%d/head.txt", dfd);
+			b = h = NULL;
 			if (read_file(p1, READER_BODY * 2, &b, &len) == -1 ||
-			    read_file(p2, 64, &h, &hlen) == -1)
+			    read_file(p2, 64, &h, &hlen) == -1) {
+				int	 e = errno;
+
+				free(b);
+				close(dfd);
+				if (e == ENOENT) {
+					retired++;
+					continue;
+				}
 				return 13;
+			}
 		}
 		close(dfd);
 		n = reader_check(b, len);
@@ -458,7 +478,8 @@ reader(const char *pub, int stop)
 	}
 	free(dir);
 	free(agg);
-	return reads > 50 ? 0 : 15;
+	/* retirements are rare; most reads must complete */
+	return reads > 50 && retired < reads ? 0 : 15;
 }
 
 static void
