@@ -15,4 +15,8 @@ done
 for c in verify build; do
 	check "command $c in fedtrust(1)" grep -q "^\.Cm $c" "$top_srcdir/docs/man/fedtrust.1"
 done
+for f in "$top_srcdir"/docs/*.md; do
+	check "$(basename "$f") is distributed (DOC_FILES in Makefile.am)" \
+		grep -q "docs/$(basename "$f")" "$top_srcdir/Makefile.am"
+done
 finish
