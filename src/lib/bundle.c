@@ -255,6 +255,29 @@ cert_matches_key(const unsigned char *der, size_t len, EVP_PKEY *pkey)
 /* ------------------------------------------------------------ keys */
 
 /*
+ * Both numeric members of a key (RSA n and e, EC x and y), strictly decoded
+ * by the JWK layer, with what put in front of an error.  0 / -1.
+ */
+static int
+key_members(const json_t *k, const char *const names[2], unsigned char *b[2], size_t len[2],
+    const char *what, struct fedtrust_error *err)
+{
+	char	 text[FEDTRUST_ERROR_TEXT_LENGTH];
+	int	 i;
+
+	for (i = 0; i < 2; i++) {
+		if (fedtrustp_jwk_bytes(k, names[i], &b[i], &len[i], err) == -1) {
+			if (err != NULL && err->code != FEDTRUST_E_NOMEM) {
+				snprintf(text, sizeof(text), "%s", err->text);
+				fedtrustp_error_set(err, err->code, "%s: %s", what, text);
+			}
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * An RSA partner key (4.6): n and e strict base64url, minimal octets, a
  * modulus of 2048 to 16384 bits, odd n, odd e >= 3 of at most 256 bits:
  * the rules of fedtrustp_jwk_to_pkey(), without building an OpenSSL key
@@ -272,24 +295,12 @@ rsa_key_check(const json_t *k, int want_pkey, EVP_PKEY **out, const char *what,
 	OSSL_PARAM_BLD	*bld = NULL;
 	OSSL_PARAM	*params = NULL;
 	EVP_PKEY_CTX	*ctx = NULL;
-	json_t		*v;
 	int		 i, rc = -1;
 
 	*out = NULL;
+	if (key_members(k, names, b, len, what, err) == -1)
+		goto out;
 	for (i = 0; i < 2; i++) {
-		v = json_object_get(k, names[i]);
-		if (!json_is_string(v)) {
-			fedtrustp_error_set(err, FEDTRUST_E_KEY, "%s: RSA \"%s\" is missing",
-			    what, names[i]);
-			goto out;
-		}
-		if (fedtrustp_b64url_decode(json_string_value(v), json_string_length(v), &b[i],
-		    &len[i], err) == -1) {
-			if (err != NULL && err->code != FEDTRUST_E_NOMEM)
-				fedtrustp_error_set(err, FEDTRUST_E_KEY,
-				    "%s: RSA \"%s\" is not strict base64url", what, names[i]);
-			goto out;
-		}
 		if (len[i] == 0 || b[i][0] == 0) {
 			fedtrustp_error_set(err, FEDTRUST_E_KEY,
 			    "%s: RSA \"%s\" is empty or has leading zero octets", what, names[i]);
@@ -369,25 +380,13 @@ ec_key_check(const json_t *k, struct ec_groups *gs, const char *what,
 	unsigned char	*b[2] = { NULL, NULL }, pt[1 + 2 * 66];
 	size_t		 len[2], i;
 	EC_POINT	*point = NULL;
-	json_t		*v;
 	int		 c, rc = -1;
 
 	for (c = 0; c < 3 && strcmp(crv, curves[c].crv) != 0; c++)
 		;
+	if (key_members(k, names, b, len, what, err) == -1)
+		goto out;
 	for (i = 0; i < 2; i++) {
-		v = json_object_get(k, names[i]);
-		if (!json_is_string(v)) {
-			fedtrustp_error_set(err, FEDTRUST_E_KEY, "%s: EC \"%s\" is missing",
-			    what, names[i]);
-			goto out;
-		}
-		if (fedtrustp_b64url_decode(json_string_value(v), json_string_length(v), &b[i],
-		    &len[i], err) == -1) {
-			if (err != NULL && err->code != FEDTRUST_E_NOMEM)
-				fedtrustp_error_set(err, FEDTRUST_E_KEY,
-				    "%s: EC \"%s\" is not strict base64url", what, names[i]);
-			goto out;
-		}
 		if (len[i] != curves[c].flen) {
 			fedtrustp_error_set(err, FEDTRUST_E_KEY,
 			    "%s: EC \"%s\" is not %zu bytes", what, names[i], curves[c].flen);

@@ -87,8 +87,8 @@ jwk_string(const json_t *jwk, const char *name, struct fedtrust_error *err)
  * Decode a base64url key parameter.  A bad encoding is a bad key
  * (FEDTRUST_E_KEY).  Caller frees *out.  0 / -1.
  */
-static int
-jwk_bytes(const json_t *jwk, const char *name, unsigned char **out, size_t *len,
+int
+fedtrustp_jwk_bytes(const json_t *jwk, const char *name, unsigned char **out, size_t *len,
     struct fedtrust_error *err)
 {
 	const char	*s;
@@ -166,8 +166,8 @@ jwk_ec(const json_t *jwk, struct fedtrust_error *err)
 		    fedtrustp_sanitize(crv, strlen(crv), buf, sizeof(buf)));
 		return NULL;
 	}
-	if (jwk_bytes(jwk, "x", &x, &xlen, err) == -1 ||
-	    jwk_bytes(jwk, "y", &y, &ylen, err) == -1)
+	if (fedtrustp_jwk_bytes(jwk, "x", &x, &xlen, err) == -1 ||
+	    fedtrustp_jwk_bytes(jwk, "y", &y, &ylen, err) == -1)
 		goto out;
 	/* RFC 7518 6.2.1.2: full-length coordinates, so one spelling per key. */
 	if (xlen != c->flen || ylen != c->flen) {
@@ -203,8 +203,8 @@ jwk_rsa(const json_t *jwk, struct fedtrust_error *err)
 	OSSL_PARAM_BLD	*bld = NULL;
 	EVP_PKEY	*pkey = NULL;
 
-	if (jwk_bytes(jwk, "n", &n, &nlen, err) == -1 ||
-	    jwk_bytes(jwk, "e", &e, &elen, err) == -1)
+	if (fedtrustp_jwk_bytes(jwk, "n", &n, &nlen, err) == -1 ||
+	    fedtrustp_jwk_bytes(jwk, "e", &e, &elen, err) == -1)
 		goto out;
 	/* RFC 7518 6.3.1: minimal octets; a leading zero would change the thumbprint. */
 	if (nlen == 0 || elen == 0 || n[0] == 0 || e[0] == 0) {
@@ -262,7 +262,7 @@ jwk_okp(const json_t *jwk, struct fedtrust_error *err)
 		    fedtrustp_sanitize(crv, strlen(crv), buf, sizeof(buf)));
 		return NULL;
 	}
-	if (jwk_bytes(jwk, "x", &x, &xlen, err) == -1)
+	if (fedtrustp_jwk_bytes(jwk, "x", &x, &xlen, err) == -1)
 		return NULL;
 	if (xlen != 32) {
 		fedtrustp_error_set(err, FEDTRUST_E_KEY, "OKP JWK: Ed25519 x is %zu bytes, not 32",

@@ -116,6 +116,9 @@ int	 fedtrustp_alg_fits_key(int alg, EVP_PKEY *, struct fedtrust_error *);
  * *out is the caller's (EVP_PKEY_free).  0 / -1.
  */
 int	 fedtrustp_jwk_to_pkey(const json_t *, EVP_PKEY **out, struct fedtrust_error *);
+/* A base64url member of a JWK, strictly decoded (caller frees *out); FEDTRUST_E_KEY if bad. 0 / -1. */
+int	 fedtrustp_jwk_bytes(const json_t *, const char *name, unsigned char **out, size_t *len,
+	    struct fedtrust_error *);
 /* The public members of a key as a JWK (kty and key parameters only). Caller decrefs. */
 json_t	*fedtrustp_pkey_to_jwk(EVP_PKEY *, struct fedtrust_error *);
 /* RFC 7638 SHA-256 thumbprint of a JWK's required members, base64url into out. 0 / -1. */
