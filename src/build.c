@@ -20,6 +20,7 @@ struct cycle {
 	struct source_state	*st;
 	struct cache_entry	*cache;		/* last good copy per source */
 	int			*have_cache;
+	struct anchor_set	 anchors;	/* of the source being handled, loaded once */
 	time_t			*fetched;	/* per source: last good fetch (bundle sources) */
 	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
 };
@@ -31,18 +32,13 @@ label(struct cycle *c, const struct source_conf *s)
 	return c->label;
 }
 
-/* Verify doc of source s at now into st->set. 0 / -1 with st->v. */
+/* Verify doc of source s at now with c->anchors into st->set. 0 / -1 with st->v. */
 static int
 verify_doc(struct cycle *c, const struct source_conf *s, const unsigned char *doc, size_t docsz,
     struct source_state *st)
 {
-	struct anchor_set	 anchors;
 	struct saml_opts	 o;
-	int			 rc;
 
-	memset(&anchors, 0, sizeof(anchors));
-	if (anchor_load_source(&anchors, s, &st->v) == -1)
-		return -1;
 	memset(&o, 0, sizeof(o));
 	o.source = label(c, s);
 	o.max_validity = s->max_validity;
@@ -50,9 +46,7 @@ verify_doc(struct cycle *c, const struct source_conf *s, const unsigned char *do
 	o.skew = s->skew;
 	entity_set_free(&st->set);
 	memset(&st->set, 0, sizeof(st->set));
-	rc = saml_verify(doc, docsz, &anchors, &o, c->now, &st->set, &st->v);
-	anchor_set_free(&anchors);
-	return rc;
+	return saml_verify(doc, docsz, &c->anchors, &o, c->now, &st->set, &st->v);
 }
 
 /* Remember doc as this source's last good copy. */
@@ -68,7 +62,6 @@ remember(struct cycle *c, size_t i, const unsigned char *doc, size_t docsz,
 	ce.docsz = docsz;
 	ce.etag = r->etag;
 	ce.last_modified = r->last_modified;
-	sha256_hex(doc, docsz, ce.sha256);
 	ce.fetched = c->now;
 	ce.valid_until = c->st[i].set.valid_until;
 	ce.created = c->st[i].set.created;
@@ -104,9 +97,9 @@ fall_back(struct cycle *c, size_t i)
 	st->v = why;
 }
 
-/* Handle one source's fetch result. */
+/* Handle one source's fetch result with its anchors loaded. */
 static void
-take_result(struct cycle *c, size_t i, struct fetch_res *r)
+use_result(struct cycle *c, size_t i, struct fetch_res *r)
 {
 	const struct source_conf *s = &c->list->sources[i];
 	struct source_state	*st = &c->st[i];
@@ -150,6 +143,25 @@ take_result(struct cycle *c, size_t i, struct fetch_res *r)
 	}
 	log_info("source=%s: accepted %zu entities (%zu dropped)", label(c, s),
 	    st->set.entitiesz, st->set.dropsz);
+}
+
+/*
+ * Handle one source's fetch result: its anchors are read once for the fresh
+ * document and, when needed, the last good copy.
+ */
+static void
+take_result(struct cycle *c, size_t i, struct fetch_res *r)
+{
+	const struct source_conf *s = &c->list->sources[i];
+	struct source_state	*st = &c->st[i];
+
+	memset(&c->anchors, 0, sizeof(c->anchors));
+	if (anchor_load_source(&c->anchors, s, &st->v) == -1) {
+		log_reject(label(c, s), &st->v);
+		st->status = SRC_FAILED;
+	} else
+		use_result(c, i, r);
+	anchor_set_free(&c->anchors);
 }
 
 /* Fetch every source concurrently and verify what came back. */

@@ -71,15 +71,10 @@ outfiles_free(struct outfiles *o)
 static void
 b64u_sha256(const void *buf, size_t len, char out[44])
 {
-	unsigned char	 md[32];
-	unsigned int	 mdlen = sizeof(md);
-	char		*b;
+	struct fedtrust_error	 err;
 
-	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-		fatalx("sha256");
-	b = b64url_encode(md, mdlen);
-	snprintf(out, 44, "%s", b);
-	free(b);
+	if (fedtrustp_sha256_b64url(buf, len, out, &err) == -1)
+		fatalx("sha256: %s", err.text);
 }
 
 /* Canonical JSON of v (malloc'd, caller frees) or NULL with v set. */

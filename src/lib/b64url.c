@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "lib/private.h"
 
 static const char b64url_alphabet[] =
@@ -118,5 +121,24 @@ fedtrustp_b64url_decode(const char *in, size_t len, unsigned char **out,
 	buf[o] = '\0';
 	*out = buf;
 	*outlen = o;
+	return 0;
+}
+
+/* base64url (43 characters + NUL) of the SHA-256 of buf into out. 0 / -1 with err. */
+int
+fedtrustp_sha256_b64url(const void *buf, size_t len, char out[44], struct fedtrust_error *err)
+{
+	unsigned char	 md[32];
+	unsigned int	 mdlen = sizeof(md);
+	char		*b;
+
+	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+		ERR_clear_error();
+		return fedtrustp_error_set(err, FEDTRUST_E_NOMEM, "SHA-256 failed");
+	}
+	if ((b = fedtrustp_b64url_encode(md, mdlen, err)) == NULL)
+		return -1;
+	memcpy(out, b, 44);
+	fedtrustp_free(b);
 	return 0;
 }

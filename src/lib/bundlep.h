@@ -84,7 +84,6 @@ uint32_t fedtrustp_entity_hash(const char *id, const char *proto);
 /* ------------------------------------------------------------ trust.c */
 
 /* base64url SHA-256 of buf into out (44 bytes with the NUL). 0 / -1. */
-int	 fedtrustp_sha256_b64url(const void *, size_t, char out[44], struct fedtrust_error *);
 /* 1 when s is 43 base64url characters (an encoded SHA-256). */
 int	 fedtrustp_is_b64u256(const char *);
 /*

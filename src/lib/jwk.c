@@ -428,9 +428,7 @@ fedtrustp_jwk_thumbprint(const json_t *jwk, char out[FEDTRUSTP_JKT_LEN + 1],
 	const char *const	*req;
 	const char		*kty;
 	json_t			*t = NULL, *v;
-	char			*s = NULL, *b = NULL;
-	unsigned char		 md[32];
-	unsigned int		 mdlen = sizeof(md);
+	char			*s = NULL;
 	size_t			 i;
 	int			 rc = -1;
 
@@ -463,17 +461,10 @@ fedtrustp_jwk_thumbprint(const json_t *jwk, char out[FEDTRUSTP_JKT_LEN + 1],
 	}
 	if ((s = fedtrustp_json_dump_canonical(t, err)) == NULL)
 		goto out;
-	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1) {
-		ERR_clear_error();
-		fedtrustp_error_set(err, FEDTRUST_E_NOMEM, "thumbprint: SHA-256 failed");
+	if (fedtrustp_sha256_b64url(s, strlen(s), out, err) == -1)
 		goto out;
-	}
-	if ((b = fedtrustp_b64url_encode(md, mdlen, err)) == NULL)
-		goto out;
-	memcpy(out, b, FEDTRUSTP_JKT_LEN + 1);
 	rc = 0;
  out:
-	fedtrustp_free(b);
 	fedtrustp_free(s);
 	json_decref(t);
 	return rc;

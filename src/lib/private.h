@@ -116,6 +116,8 @@ int	 fedtrustp_alg_fits_key(int alg, EVP_PKEY *, struct fedtrust_error *);
  * *out is the caller's (EVP_PKEY_free).  0 / -1.
  */
 int	 fedtrustp_jwk_to_pkey(const json_t *, EVP_PKEY **out, struct fedtrust_error *);
+/* base64url SHA-256 of buf (43 characters + NUL): digests, thumbprints, x5t#S256. 0 / -1. */
+int	 fedtrustp_sha256_b64url(const void *, size_t, char out[44], struct fedtrust_error *);
 /* A base64url member of a JWK, strictly decoded (caller frees *out); FEDTRUST_E_KEY if bad. 0 / -1. */
 int	 fedtrustp_jwk_bytes(const json_t *, const char *name, unsigned char **out, size_t *len,
 	    struct fedtrust_error *);

@@ -15,24 +15,6 @@
 /* ------------------------------------------------------------ helpers */
 
 int
-fedtrustp_sha256_b64url(const void *buf, size_t len, char out[44], struct fedtrust_error *err)
-{
-	unsigned char	 md[32];
-	unsigned int	 mdlen = sizeof(md);
-	char		*b;
-
-	if (EVP_Digest(buf, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
-		ERR_clear_error();
-		return fedtrustp_error_set(err, FEDTRUST_E_NOMEM, "SHA-256 failed");
-	}
-	if ((b = fedtrustp_b64url_encode(md, mdlen, err)) == NULL)
-		return -1;
-	memcpy(out, b, 44);
-	fedtrustp_free(b);
-	return 0;
-}
-
-int
 fedtrustp_is_b64u256(const char *s)
 {
 	size_t	 i;
