@@ -363,6 +363,19 @@ int
 anchor_check_chain(const struct anchor_set *as, X509 *cert, STACK_OF(X509) *chain,
     time_t now, struct verdict *v)
 {
+	return anchor_verify_chain(as, cert, chain, now, "signer certificate", NULL, v);
+}
+
+/*
+ * anchor_check_chain naming cert as what in messages ("partner certificate"),
+ * that also hands back the validated chain (cert first, the root last) in
+ * *verified when not NULL: the caller frees it with
+ * sk_X509_pop_free(*verified, X509_free).  0 / -1 with v (R_CHAIN_*).
+ */
+int
+anchor_verify_chain(const struct anchor_set *as, X509 *cert, STACK_OF(X509) *chain,
+    time_t now, const char *what, STACK_OF(X509) **verified, struct verdict *v)
+{
 	X509_STORE_CTX		*ctx = NULL;
 	X509_VERIFY_PARAM	*param;
 	char			 subj[512], san[600];
@@ -383,7 +396,7 @@ anchor_check_chain(const struct anchor_set *as, X509 *cert, STACK_OF(X509) *chai
 		depth = X509_STORE_CTX_get_error_depth(ctx);
 		anchor_name_match(as, cert, subj, sizeof(subj));
 		verdict_set(v, anchor_chain_reason(err),
-		    "signer certificate \"%s\": %s (at depth %d)",
+		    "%s \"%s\": %s (at depth %d)", what,
 		    log_sanitize(subj, strlen(subj), san, sizeof(san)),
 		    X509_verify_cert_error_string(err), depth);
 		ERR_clear_error();
@@ -391,10 +404,12 @@ anchor_check_chain(const struct anchor_set *as, X509 *cert, STACK_OF(X509) *chai
 	}
 	if (!anchor_name_match(as, cert, subj, sizeof(subj)) && as->namesz > 0) {
 		verdict_set(v, R_CHAIN_NAME,
-		    "signer certificate \"%s\" matches no configured signer name",
+		    "%s \"%s\" matches no configured signer name", what,
 		    log_sanitize(subj, strlen(subj), san, sizeof(san)));
 		goto out;
 	}
+	if (verified != NULL && (*verified = X509_STORE_CTX_get1_chain(ctx)) == NULL)
+		fatalx("X509_STORE_CTX_get1_chain");
 	rc = 0;
  out:
 	X509_STORE_CTX_free(ctx);

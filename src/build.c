@@ -1,6 +1,7 @@
 /*
- * One build cycle: fetch every source of a list, verify what came (or the
- * last good copy), apply the list's policy, sign and publish one generation.
+ * One build cycle: gather every source of a list (source.c: fetched and
+ * verified, or the last good copy), apply the list's policy, sign and
+ * publish one generation.
  * Nothing flows backwards: verification never reads the publish folder, and
  * publishing never parses untrusted bytes.
  */
@@ -18,189 +19,8 @@ struct cycle {
 	const struct list_conf	*list;
 	time_t			 now;
 	struct source_state	*st;
-	struct cache_entry	*cache;		/* last good copy per source */
-	int			*have_cache;
-	struct anchor_set	 anchors;	/* of the source being handled, loaded once */
 	time_t			*fetched;	/* per source: last good fetch (bundle sources) */
-	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
 };
-
-static const char *
-label(struct cycle *c, const struct source_conf *s)
-{
-	snprintf(c->label, sizeof(c->label), "%s/%s", c->list->name, s->name);
-	return c->label;
-}
-
-/* Verify doc of source s at now with c->anchors into st->set. 0 / -1 with st->v. */
-static int
-verify_doc(struct cycle *c, const struct source_conf *s, const unsigned char *doc, size_t docsz,
-    struct source_state *st)
-{
-	struct saml_opts	 o;
-
-	memset(&o, 0, sizeof(o));
-	o.source = label(c, s);
-	o.max_validity = s->max_validity;
-	o.cert_validity = s->cert_validity;
-	o.skew = s->skew;
-	entity_set_free(&st->set);
-	memset(&st->set, 0, sizeof(st->set));
-	return saml_verify(doc, docsz, &c->anchors, &o, c->now, &st->set, &st->v);
-}
-
-/* Remember doc as this source's last good copy. */
-static void
-remember(struct cycle *c, size_t i, const unsigned char *doc, size_t docsz,
-    const struct fetch_res *r)
-{
-	const struct source_conf *s = &c->list->sources[i];
-	struct cache_entry	 ce;
-
-	memset(&ce, 0, sizeof(ce));
-	ce.doc = (unsigned char *)doc;
-	ce.docsz = docsz;
-	ce.etag = r->etag;
-	ce.last_modified = r->last_modified;
-	ce.fetched = c->now;
-	ce.valid_until = c->st[i].set.valid_until;
-	ce.created = c->st[i].set.created;
-	if (cache_store(c->conf->state_dir, c->list->name, s->name, &ce) == -1)
-		log_warnx("source=%s: could not store the last good copy", label(c, s));
-}
-
-/*
- * The fetch failed or its document was rejected: fall back to the last good
- * copy, re-verified at now so that it is used only until its own validUntil
- * (B2); it is never extended.
- */
-static void
-fall_back(struct cycle *c, size_t i)
-{
-	const struct source_conf *s = &c->list->sources[i];
-	struct source_state	*st = &c->st[i];
-	struct verdict		 why = st->v;
-
-	st->status = SRC_FAILED;
-	if (!c->have_cache[i])
-		return;
-	if (verify_doc(c, s, c->cache[i].doc, c->cache[i].docsz, st) == 0) {
-		st->status = SRC_STALE;
-		st->v = why;
-		log_warnx("source=%s: serving the last good copy until %s", label(c, s),
-		    format_time(st->set.valid_until, (char[32]){ 0 }, 32));
-		return;
-	}
-	verdict_set(&st->v, R_STALE, "last good copy no longer usable: %s: %s",
-	    reason_code(st->v.reason), st->v.detail);
-	log_reject(label(c, s), &st->v);
-	st->v = why;
-}
-
-/* Handle one source's fetch result with its anchors loaded. */
-static void
-use_result(struct cycle *c, size_t i, struct fetch_res *r)
-{
-	const struct source_conf *s = &c->list->sources[i];
-	struct source_state	*st = &c->st[i];
-	const unsigned char	*doc;
-	size_t			 docsz;
-
-	if (!r->ok) {
-		st->v = r->v;
-		log_reject(label(c, s), &st->v);
-		fall_back(c, i);
-		return;
-	}
-	if (r->not_modified && !c->have_cache[i]) {
-		verdict_set(&st->v, R_FETCH_NO_CACHE, "304 Not Modified but no cached copy");
-		log_reject(label(c, s), &st->v);
-		st->status = SRC_FAILED;
-		return;
-	}
-	doc = r->not_modified ? c->cache[i].doc : r->body;
-	docsz = r->not_modified ? c->cache[i].docsz : r->bodysz;
-	if (verify_doc(c, s, doc, docsz, st) == -1) {
-		log_reject(label(c, s), &st->v);
-		fall_back(c, i);
-		return;
-	}
-	if (c->have_cache[i] && c->cache[i].created != 0 && st->set.created != 0 &&
-	    st->set.created < c->cache[i].created) {
-		verdict_set(&st->v, R_ROLLBACK, "creationInstant is older than the last good copy's");
-		log_reject(label(c, s), &st->v);
-		fall_back(c, i);
-		return;
-	}
-	st->status = SRC_OK;
-	/* a 304 or an identical body leaves the stored copy as it is */
-	if (!r->not_modified) {
-		char	 sha[65];
-
-		sha256_hex(doc, docsz, sha);
-		if (!c->have_cache[i] || strcmp(sha, c->cache[i].sha256) != 0)
-			remember(c, i, doc, docsz, r);
-	}
-	log_info("source=%s: accepted %zu entities (%zu dropped)", label(c, s),
-	    st->set.entitiesz, st->set.dropsz);
-}
-
-/*
- * Handle one source's fetch result: its anchors are read once for the fresh
- * document and, when needed, the last good copy.
- */
-static void
-take_result(struct cycle *c, size_t i, struct fetch_res *r)
-{
-	const struct source_conf *s = &c->list->sources[i];
-	struct source_state	*st = &c->st[i];
-
-	memset(&c->anchors, 0, sizeof(c->anchors));
-	if (anchor_load_source(&c->anchors, s, &st->v) == -1) {
-		log_reject(label(c, s), &st->v);
-		st->status = SRC_FAILED;
-	} else
-		use_result(c, i, r);
-	anchor_set_free(&c->anchors);
-}
-
-/* Fetch every source concurrently and verify what came back. */
-static void
-gather(struct cycle *c)
-{
-	const struct list_conf	*l = c->list;
-	struct fetch_req	*req = xcalloc(l->sourcesz, sizeof(*req));
-	struct fetch_res	*res = xcalloc(l->sourcesz, sizeof(*res));
-	size_t			 i, j;
-
-	for (i = 0; i < l->sourcesz; i++) {
-		const struct source_conf *s = &l->sources[i];
-
-		c->st[i].conf = s;
-		c->have_cache[i] = cache_load(c->conf->state_dir, l->name, s->name, &c->cache[i]) == 0;
-		req[i].source = s->name;
-		req[i].url = s->url;
-		req[i].ca_file = s->ca_file != NULL ? s->ca_file : c->conf->ca_file;
-		req[i].timeout = s->fetch_timeout ? s->fetch_timeout : c->conf->fetch_timeout;
-		req[i].connect_timeout = MAX_CONNECT_TIMEOUT;
-		req[i].max_size = s->max_size ? s->max_size : c->conf->max_size;
-		if (c->have_cache[i]) {
-			req[i].etag = c->cache[i].etag;
-			req[i].last_modified = c->cache[i].last_modified;
-		}
-	}
-	fetch_many(req, res, l->sourcesz);
-	for (i = 0; i < l->sourcesz; i++) {
-		take_result(c, i, &res[i]);
-		for (j = 0; j < c->st[i].set.entitiesz; j++) {
-			c->st[i].set.entities[j].src = l->sources[i].name;
-			c->st[i].set.entities[j].priority = l->sources[i].priority;
-		}
-		fetch_res_free(&res[i]);
-	}
-	free(req);
-	free(res);
-}
 
 /* State of a list's last publication: state-dir/lists/LIST/{entities,digest}. */
 static char *
@@ -234,7 +54,58 @@ load_prev_ids(const struct cycle *c, char ***ids, size_t *n)
 	free(path);
 }
 
-/* Digest over the selected entities' bytes: equal digests mean equal content. */
+/* Feed a string and its NUL into the digest (NULL as an empty string). */
+static void
+digest_str(EVP_MD_CTX *ctx, const char *s)
+{
+	EVP_DigestUpdate(ctx, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 1);
+}
+
+/*
+ * Everything the outputs take from a non-SAML entity (a SAML entity is
+ * its verified XML): changes to any of it make the selection change.
+ */
+static void
+digest_entity(EVP_MD_CTX *ctx, const struct entity *e)
+{
+	char	 num[64];
+	size_t	 i;
+
+	snprintf(num, sizeof(num), "%d %u %lld %d", (int)e->proto, e->roles,
+	    (long long)e->valid_until, e->scoped);
+	digest_str(ctx, num);
+	digest_str(ctx, e->id);
+	digest_str(ctx, e->ta);
+	digest_str(ctx, e->org);
+	digest_str(ctx, e->names_kind);
+	for (i = 0; i < e->pathsz; i++)
+		digest_str(ctx, e->path[i]);
+	for (i = 0; i < e->scopesz; i++)
+		digest_str(ctx, e->scopes[i]);
+	for (i = 0; i < e->namesz; i++)
+		digest_str(ctx, e->names[i]);
+	for (i = 0; i < e->tmsz; i++) {
+		snprintf(num, sizeof(num), "tm %lld", (long long)e->tms[i].exp);
+		digest_str(ctx, num);
+		digest_str(ctx, e->tms[i].type);
+	}
+	for (i = 0; i < e->keysz; i++) {
+		const struct key *k = &e->keys[i];
+
+		snprintf(num, sizeof(num), "key %u %u %d", k->use, k->purposes, (int)k->prov);
+		digest_str(ctx, num);
+		EVP_DigestUpdate(ctx, k->spki, k->spkisz);
+		if (k->cert != NULL)
+			EVP_DigestUpdate(ctx, k->cert, k->certsz);
+		digest_str(ctx, k->kid);
+		digest_str(ctx, k->alg);
+		digest_str(ctx, k->juse);
+	}
+	if (e->meta != NULL)
+		EVP_DigestUpdate(ctx, e->meta, e->metasz);
+}
+
+/* Digest over the selected entities' content: equal digests mean equal outputs. */
 static void
 selection_digest(const struct selection *sel, char out[65])
 {
@@ -244,11 +115,28 @@ selection_digest(const struct selection *sel, char out[65])
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		fatalx("sha256 init");
-	for (i = 0; i < sel->entsz; i++)
-		EVP_DigestUpdate(ctx, sel->ents[i]->xml, sel->ents[i]->xmlsz + 1);
+	for (i = 0; i < sel->entsz; i++) {
+		if (sel->ents[i]->xml != NULL)
+			EVP_DigestUpdate(ctx, sel->ents[i]->xml, sel->ents[i]->xmlsz + 1);
+		else
+			digest_entity(ctx, sel->ents[i]);
+	}
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
 	sha256_hex(md, sizeof(md), out);
+}
+
+/* The SAML entities of a selection (borrowed), for the XML outputs. Caller frees the array. */
+static const struct entity **
+saml_only(const struct selection *sel, size_t *n)
+{
+	const struct entity	**v = xcalloc(sel->entsz + 1, sizeof(*v));
+	size_t			 i;
+
+	for (*n = 0, i = 0; i < sel->entsz; i++)
+		if (sel->ents[i]->proto == PROTO_SAML2)
+			v[(*n)++] = sel->ents[i];
+	return v;
 }
 
 /*
@@ -362,12 +250,18 @@ make_aggregate(struct cycle *c, const struct signer *sg, const struct selection 
     uint64_t seq, struct outfiles *files, time_t *renew, struct verdict *v)
 {
 	const struct list_conf	*l = c->list;
+	const struct entity	**saml;
 	struct saml_out_opts	 o;
 	unsigned char		*agg = NULL;
-	size_t			 aggsz = 0;
+	size_t			 aggsz = 0, nsaml, i;
 	char			*name = NULL;
-	int			 rc;
+	int			 rc = 0;
 
+	saml = saml_only(sel, &nsaml);
+	if (nsaml == 0) {
+		log_info("list=%s: no SAML entity, no aggregate", l->name);
+		goto out;
+	}
 	if (l->aggregate_name == NULL)
 		xasprintf(&name, "%s/%s", c->conf->issuer, l->name);
 	memset(&o, 0, sizeof(o));
@@ -375,16 +269,19 @@ make_aggregate(struct cycle *c, const struct signer *sg, const struct selection 
 	o.publisher = c->conf->issuer;
 	/* never promise more than the inputs do */
 	o.valid_until = c->now + l->saml_validity;
-	if (sel->valid_until < o.valid_until)
-		o.valid_until = sel->valid_until;
+	for (i = 0; i < nsaml; i++)
+		if (saml[i]->valid_until < o.valid_until)
+			o.valid_until = saml[i]->valid_until;
 	o.cache_duration = l->cache_duration;
 	o.seq = seq;
-	rc = out_saml_aggregate(sel->ents, sel->entsz, &o, sg, c->now, &agg, &aggsz, v);
+	rc = out_saml_aggregate(saml, nsaml, &o, sg, c->now, &agg, &aggsz, v);
 	if (rc == 0) {
 		outfiles_add(files, "aggregate.xml", agg, aggsz);
 		if (c->now + (o.valid_until - c->now) / 2 < *renew)
 			*renew = c->now + (o.valid_until - c->now) / 2;
 	}
+out:
+	free(saml);
 	free(name);
 	return rc;
 }
@@ -405,6 +302,8 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	struct mdq_opts		 mo;
 	struct mdq_state	*mst = NULL;
 	struct verdict		 v;
+	const struct entity	**saml;
+	size_t			 nsaml;
 	char			*prev = NULL;
 	uint64_t		 seq;
 	time_t			 renew = c->now + l->saml_validity / 2, half;
@@ -454,9 +353,12 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 		mo.publish_dir = c->conf->publish_dir;
 		mo.list = l->name;
 		mo.saml_validity = l->saml_validity;
-		if (mdq_make(sel->ents, sel->entsz, &b, &bo, &mo, sg, c->now, &files, &mst,
-		    &renew, &v) == -1)
+		saml = saml_only(sel, &nsaml);
+		rc = mdq_make(saml, nsaml, &b, &bo, &mo, sg, c->now, &files, &mst, &renew, &v);
+		free(saml);
+		if (rc == -1)
 			goto out;
+		rc = -1;
 	}
 	if (publish_generation(c->conf->publish_dir, l->name, seq, files.f, files.n,
 	    c->conf->keep_generations, &v) == -1)
@@ -531,26 +433,17 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
 	c.conf = conf;
 	c.list = l;
 	c.now = bo->now;
-	c.st = xcalloc(l->sourcesz, sizeof(*c.st));
-	c.cache = xcalloc(l->sourcesz, sizeof(*c.cache));
-	c.have_cache = xcalloc(l->sourcesz, sizeof(*c.have_cache));
-	c.fetched = xcalloc(l->sourcesz, sizeof(*c.fetched));
-	gather(&c);
-	for (i = 0; i < l->sourcesz; i++)
-		c.fetched[i] = c.st[i].status == SRC_OK ? c.now :
-		    c.have_cache[i] ? c.cache[i].fetched : 0;
+	c.st = xcalloc(l->sourcesz + 1, sizeof(*c.st));
+	c.fetched = xcalloc(l->sourcesz + 1, sizeof(*c.fetched));
+	sources_gather(conf, l, c.now, c.st, c.fetched);
 	for (i = 0; i < l->sourcesz; i++)
 		if (c.st[i].status != SRC_OK)
 			rc = 1;
 	if (sg == NULL || publish_list(&c, sg, bo->force) == -1)
 		rc = 1;
-	for (i = 0; i < l->sourcesz; i++) {
+	for (i = 0; i < l->sourcesz; i++)
 		entity_set_free(&c.st[i].set);
-		cache_entry_free(&c.cache[i]);
-	}
 	free(c.st);
-	free(c.cache);
-	free(c.have_cache);
 	free(c.fetched);
 	return rc;
 }

@@ -320,9 +320,76 @@ cmd_bundle(int argc, char *argv[])
 	return bundle_usage();
 }
 
-/* Print one verified entity. */
+/*
+ * A string from the bundle, with control bytes as \xNN so that a partner's
+ * name or mark type stays on its own output line.
+ */
 static void
-print_entity(const struct fedtrust_entity *e)
+print_text(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			printf("\\x%02x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+}
+
+/*
+ * The OIDF, SAML and X.509 members of an entity, one line each and only
+ * when present: ta, path, ec, one tm line per trust mark (marked "expired"
+ * when its exp has passed at now), names.
+ */
+static void
+print_entity_extra(const struct fedtrust_entity *e, time_t now)
+{
+	char		 ts[32];
+	const char	*kind;
+	size_t		 i;
+	time_t		 exp;
+
+	if (fedtrust_entity_ta(e) != NULL) {
+		printf("ta: ");
+		print_text(fedtrust_entity_ta(e));
+		printf("\n");
+	}
+	if (fedtrust_entity_path_count(e) > 0) {
+		printf("path:");
+		for (i = 0; i < fedtrust_entity_path_count(e); i++) {
+			printf(" ");
+			print_text(fedtrust_entity_path(e, i));
+		}
+		printf("\n");
+	}
+	if (fedtrust_entity_category_count(e) > 0) {
+		printf("ec:");
+		for (i = 0; i < fedtrust_entity_category_count(e); i++) {
+			printf(" ");
+			print_text(fedtrust_entity_category(e, i));
+		}
+		printf("\n");
+	}
+	for (i = 0; i < fedtrust_entity_trust_mark_count(e); i++) {
+		printf("tm: ");
+		print_text(fedtrust_entity_trust_mark_type(e, i));
+		exp = fedtrust_entity_trust_mark_exp(e, i);
+		printf(" exp=%s%s\n", exp == 0 ? "-" : format_time(exp, ts, sizeof(ts)),
+		    exp != 0 && now >= exp ? " expired" : "");
+	}
+	/* A subject DN holds spaces: it is the rest of the line. */
+	if ((kind = fedtrust_entity_names_kind(e)) != NULL) {
+		printf("names: %s", kind);
+		for (i = 0; i < fedtrust_entity_name_count(e); i++) {
+			printf(" ");
+			print_text(fedtrust_entity_name(e, i));
+		}
+		printf("\n");
+	}
+}
+
+/* Print one verified entity as trusted at now. */
+static void
+print_entity(const struct fedtrust_entity *e, time_t now)
 {
 	const struct fedtrust_key	*k;
 	char				 ts[32];
@@ -341,6 +408,7 @@ print_entity(const struct fedtrust_entity *e)
 	for (i = 0; ns > 0 && i < (size_t)ns; i++)
 		printf(" %s", fedtrust_entity_scope(e, i));
 	printf("\n");
+	print_entity_extra(e, now);
 	n = fedtrust_entity_key_count(e);
 	for (i = 0; i < n; i++) {
 		k = fedtrust_entity_key(e, i);
@@ -379,7 +447,7 @@ cmd_lookup(int argc, char *argv[])
 		rc = EXIT_REJECT;
 		goto out;
 	}
-	print_entity(e);
+	print_entity(e, o.now);
  out:
 	fedtrust_bundle_free(b);
 	strv_free(o.keys, o.nkeys);

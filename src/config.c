@@ -96,6 +96,10 @@ role_bit(const char *s, void *arg)
 	static const struct { const char *name; unsigned bit; } roles[] = {
 		{ "idp", ROLE_IDP }, { "sp", ROLE_SP }, { "aa", ROLE_AA },
 		{ "authn", ROLE_AUTHN }, { "pdp", ROLE_PDP }, { "other", ROLE_OTHER },
+		{ "openid_provider", ROLE_OP }, { "openid_relying_party", ROLE_RP },
+		{ "oauth_authorization_server", ROLE_OAUTH_AS },
+		{ "oauth_client", ROLE_OAUTH_CLIENT }, { "oauth_resource", ROLE_OAUTH_RS },
+		{ "tls_client", ROLE_TLS_CLIENT }, { "tls_server", ROLE_TLS_SERVER },
 		{ "all", ROLE_ALL },
 	};
 	unsigned	*bits = arg;
@@ -314,7 +318,8 @@ list_key(struct parse *p, const char *name, const char *value)
 		strv_push(&l->deny, &l->denysz, value);
 	else if (strcmp(name, "roles") == 0) {
 		if (parse_roles(value, &l->roles) == -1)
-			return perr(p, "roles: expected idp, sp, aa, authn, pdp, other or all, not \"%s\"%s", value, "");
+			return perr(p, "roles: expected idp, sp, aa, authn, pdp, other, an OpenID "
+			    "Federation entity type, tls_client, tls_server or all, not \"%s\"%s", value, "");
 	} else
 		return perr(p, "unknown key \"%s\" in section [%s]", name, "trustlist");
 	return 1;
@@ -325,11 +330,128 @@ source_type(struct parse *p, struct source_conf *s, const char *value)
 {
 	if (strcmp(value, "saml") == 0)
 		s->type = SRC_SAML;
-	else if (strcmp(value, "oidf") == 0 || strcmp(value, "signed-jwks") == 0 ||
-	    strcmp(value, "x509") == 0)
-		return perr(p, "type = %s: this version verifies SAML sources only%s", value, "");
+	else if (strcmp(value, "oidf") == 0)
+		s->type = SRC_OIDF;
+	else if (strcmp(value, "signed-jwks") == 0)
+		s->type = SRC_SIGNED_JWKS;
+	else if (strcmp(value, "x509") == 0)
+		s->type = SRC_X509;
 	else
 		return perr(p, "type: expected saml, oidf, signed-jwks or x509, not \"%s\"%s", value, "");
+	return 1;
+}
+
+/* yes / no. 0 / -1. */
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+push_item(const char *item, void *arg)
+{
+	struct { char ***v; size_t *n; } *a = arg;
+
+	if (*a->n >= MAX_SCOPES)
+		return -1;
+	strv_push(a->v, a->n, item);
+	return 0;
+}
+
+/* A comma-separated list into *v (appended); "none" is the empty list. 0 / -1. */
+static int
+parse_list(const char *value, char ***v, size_t *n)
+{
+	struct { char ***v; size_t *n; } a = { v, n };
+
+	if (strcmp(value, "none") == 0)
+		return 0;
+	return for_each_item(value, push_item, &a);
+}
+
+/* tls-client-auth-subject-dn / -san-dns / -san-uri / -san-ip / -san-email (RFC 8705). */
+static int
+names_key(struct parse *p, struct source_conf *s, const char *name, const char *value)
+{
+	static const char *const kinds[] = { "subject-dn", "san-dns", "san-uri", "san-ip",
+	    "san-email" };
+	const char	*kind = name + strlen("tls-client-auth-");
+	size_t		 i;
+	char		*k, *c;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return perr(p, "unknown key \"%s\" in [source %s]", name, s->name);
+	k = xstrdup(kind);
+	for (c = k; *c != '\0'; c++)
+		if (*c == '-')
+			*c = '_';
+	if (s->names_kind != NULL && strcmp(s->names_kind, k) != 0) {
+		free(k);
+		return perr(p, "%s: only one tls-client-auth-* key per source (RFC 8705)%s", name, "");
+	}
+	free(s->names_kind);
+	s->names_kind = k;
+	if (i == 0)
+		strv_push(&s->names, &s->namesz, value);
+	else if (parse_list(value, &s->names, &s->namesz) == -1)
+		return perr(p, "%s: bad list \"%s\"", name, value);
+	return 1;
+}
+
+/* Keys of the oidf, signed-jwks and x509 source types, and scopes. */
+static int
+source_key_more(struct parse *p, struct source_conf *s, const char *name, const char *value)
+{
+	long	 n;
+
+	if (strcmp(name, "scopes") == 0) {
+		s->scoped = 1;
+		if (parse_list(value, &s->scopes, &s->scopesz) == -1)
+			return perr(p, "scopes: bad list \"%s\"%s", value, "");
+	} else if (strcmp(name, "entity-id") == 0)
+		set_str(&s->entity_id, value);
+	else if (strcmp(name, "entity") == 0) {
+		if (strncmp(value, "https://", 8) != 0 || strlen(value) <= 8 ||
+		    strpbrk(value, "?# ") != NULL || strlen(value) > MAX_ENTITY_ID)
+			return perr(p, "entity: \"%s\" is not an https entity identifier%s", value, "");
+		strv_push(&s->entity_ids, &s->entity_idsz, value);
+	} else if (strcmp(name, "discover") == 0) {
+		if (parse_bool(value, &s->discover) == -1)
+			return perr(p, "discover: expected yes or no, not \"%s\"%s", value, "");
+	} else if (strcmp(name, "legacy-untyped") == 0) {
+		if (parse_bool(value, &s->untyped_ok) == -1)
+			return perr(p, "legacy-untyped: expected yes or no, not \"%s\"%s", value, "");
+	} else if (strcmp(name, "trust-marks-without-exp") == 0) {
+		if (strcmp(value, "accept") != 0 && strcmp(value, "drop") != 0)
+			return perr(p, "trust-marks-without-exp: expected accept or drop, not \"%s\"%s",
+			    value, "");
+		s->tm_no_exp = value[0] == 'a';
+	} else if (strcmp(name, "max-fetches") == 0) {
+		char	*end;
+
+		errno = 0;
+		n = strtol(value, &end, 10);
+		if (errno != 0 || *end != '\0' || n < 1 || n > MAX_OIDF_FETCHES)
+			return perr(p, "max-fetches: expected 1..%s, not \"%s\"", "200000", value);
+		s->max_fetches = (size_t)n;
+	} else if (strcmp(name, "crl-url") == 0) {
+		if (strncmp(value, "https://", 8) != 0 && strncmp(value, "file://", 7) != 0)
+			return perr(p, "crl-url must be https:// or file://, not \"%s\"%s", value, "");
+		set_str(&s->crl_url, value);
+	} else if (strncmp(name, "tls-client-auth-", 16) == 0)
+		return names_key(p, s, name, value);
+	else
+		return perr(p, "unknown key \"%s\" in [source %s]", name, s->name);
 	return 1;
 }
 
@@ -362,7 +484,8 @@ source_key(struct parse *p, struct source_conf *s, const char *name, const char 
 		return duration_key(p, name, value, 60, &s->max_validity);
 	else if (strcmp(name, "roles") == 0) {
 		if (parse_roles(value, &s->roles) == -1)
-			return perr(p, "roles: expected idp, sp, aa, authn, pdp, other or all, not \"%s\"%s", value, "");
+			return perr(p, "roles: expected idp, sp, aa, authn, pdp, other, an OpenID "
+			    "Federation entity type, tls_client, tls_server or all, not \"%s\"%s", value, "");
 	} else if (strcmp(name, "priority") == 0) {
 		if (parse_int(value, &s->priority) == -1)
 			return perr(p, "priority: expected an integer, not \"%s\"%s", value, "");
@@ -399,7 +522,7 @@ source_key(struct parse *p, struct source_conf *s, const char *name, const char 
 	} else if (strcmp(name, "clock-skew") == 0)
 		return duration_key(p, name, value, 0, &s->skew);
 	else
-		return perr(p, "unknown key \"%s\" in [source %s]", name, s->name);
+		return source_key_more(p, s, name, value);
 	return 1;
 }
 
@@ -424,6 +547,7 @@ source_for(struct parse *p, const char *name)
 	s->roles = ROLE_ALL;
 	s->skew = MAX_SKEW_DEFAULT;
 	s->cert_validity = CERT_VALIDITY_WARN;
+	s->discover = 1;
 	return s;
 }
 
@@ -511,6 +635,31 @@ parse_file(struct parse *p, const char *file, char *err, size_t errsz)
 	return 0;
 }
 
+/* What is wrong with the keys of s for its type, or NULL. */
+static const char *
+check_source_type(const struct source_conf *s)
+{
+	int	 oidf = s->type == SRC_OIDF, x509 = s->type == SRC_X509;
+
+	if ((s->type == SRC_OIDF || s->type == SRC_SIGNED_JWKS) && s->casz != 0)
+		return "oidf and signed-jwks sources take anchor = JWK Set file, not ca";
+	if (oidf && strncmp(s->url, "https://", 8) != 0)
+		return "an oidf source's url is the trust anchor's https entity identifier";
+	if (x509 && s->anchorsz != 0)
+		return "an x509 source takes ca = ROOT (and crl, crl-url), not anchor";
+	if (!oidf && (s->entity_idsz != 0 || !s->discover || s->tm_no_exp || s->max_fetches))
+		return "entity, discover, trust-marks-without-exp and max-fetches are for oidf sources";
+	if (!x509 && (s->crl_url != NULL || s->names_kind != NULL))
+		return "crl-url and tls-client-auth-* are for x509 sources";
+	if (s->entity_id != NULL && s->type != SRC_SIGNED_JWKS && !x509)
+		return "entity-id is for signed-jwks and x509 sources";
+	if (s->untyped_ok && !oidf && s->type != SRC_SIGNED_JWKS)
+		return "legacy-untyped is for oidf and signed-jwks sources";
+	if (oidf && !s->discover && s->entity_idsz == 0)
+		return "discover = no needs at least one entity = ID";
+	return NULL;
+}
+
 static int
 check_source(const struct list_conf *l, const struct source_conf *s, char *err, size_t errsz)
 {
@@ -525,8 +674,10 @@ check_source(const struct list_conf *l, const struct source_conf *s, char *err, 
 		what = "no anchor: set anchor = FILE (pinned) or ca = FILE (CA mode)";
 	else if (s->anchorsz != 0 && s->casz != 0)
 		what = "anchor and ca are exclusive: a source is pinned or CA-verified";
-	else if ((s->crlsz != 0 || s->signer_namesz != 0) && s->casz == 0)
-		what = "crl and signer-name need ca";
+	else if ((s->crlsz != 0 || s->signer_namesz != 0 || s->crl_url != NULL) && s->casz == 0)
+		what = "crl, crl-url and signer-name need ca";
+	else
+		what = check_source_type(s);
 	if (what == NULL)
 		return 0;
 	snprintf(sec, sizeof(sec), "source %s", s->name);
@@ -691,6 +842,12 @@ source_conf_free(struct source_conf *s)
 	strv_free(s->deny, s->denysz);
 	strv_free(s->ras, s->rasz);
 	free(s->ca_file);
+	strv_free(s->scopes, s->scopesz);
+	free(s->entity_id);
+	strv_free(s->entity_ids, s->entity_idsz);
+	free(s->crl_url);
+	free(s->names_kind);
+	strv_free(s->names, s->namesz);
 }
 
 void

@@ -71,6 +71,26 @@ enum reason {
 	R_ENTITY_DEDUPED,	/* entity-deduped: lost to the same entityID from a source of higher priority */
 	R_MASS_DROP,		/* mass-drop: too many entities vanished at once */
 	R_APPROVAL_EXPIRED,	/* approval-expired: the source's approved-until has passed */
+	/* JSON, JWS and JWT (third-party statements and key sets; JWS-01..12) */
+	R_JSON_INVALID,		/* json-invalid: not strict JSON (duplicates, depth, numbers, UTF-8, size) */
+	R_JWS_MALFORMED,	/* jws-malformed: not a strict compact JWS (segments, base64url) */
+	R_JWS_HEADER,		/* jws-header-forbidden: crit, jwk, jku, x5u, x5c, x5t, b64, trust_chain ... */
+	R_JWS_ALG,		/* jws-alg-forbidden: none, HS*, unknown, or not the key's algorithm */
+	R_JWS_TYP,		/* jws-typ-invalid: typ missing or not the one expected */
+	R_JWS_KID,		/* jws-kid-unknown: kid missing, or matching no key of the issuer */
+	R_JWS_KEY,		/* jws-key-invalid: weak or private key, duplicate kid, use/key_ops not verify */
+	R_JWS_SIG,		/* jws-sig-invalid: the signature does not verify */
+	R_JWT_CLAIM,		/* jwt-claim-invalid: a required claim missing or malformed, unknown crit, claim in the wrong statement */
+	/* OpenID Federation trust chains (JWS-13, JWS-14) */
+	R_CHAIN_LINK,		/* chain-link-invalid: iss/sub linkage, authority_hints, or the superior's key binding fails */
+	R_CHAIN_NO_ANCHOR,	/* chain-no-anchor: no chain reaches the configured trust anchor (loops included) */
+	R_CHAIN_LIMIT,		/* chain-limit: depth, fan-out, statement count or fetch budget exceeded */
+	R_CHAIN_ANCHOR_KEY,	/* chain-anchor-key-mismatch: the trust anchor's keys differ from the configured anchor JWKS */
+	R_CHAIN_CONSTRAINT,	/* chain-constraint-violated: max_path_length or naming_constraints */
+	R_CHAIN_POLICY,		/* chain-policy-invalid: metadata policy merge or application failed, unknown critical operator */
+	R_METADATA_INVALID,	/* metadata-invalid: resolved metadata unusable (issuer, keys, required members) */
+	R_TRUST_MARK,		/* trust-mark-invalid: a trust mark failed validation (the mark is dropped) */
+	R_CERT_INVALID,		/* cert-invalid: a partner certificate does not parse or is not usable */
 	/* fetching */
 	R_FETCH_TIMEOUT,	/* fetch-timeout */
 	R_FETCH_TOO_LARGE,	/* fetch-too-large: body or decompressed body over max-size */
@@ -191,7 +211,19 @@ enum source_type { SRC_SAML = 1, SRC_OIDF, SRC_SIGNED_JWKS, SRC_X509 };
 #define ROLE_AUTHN	0x08	/* AuthnAuthorityDescriptor */
 #define ROLE_PDP	0x10	/* PDPDescriptor */
 #define ROLE_OTHER	0x20	/* RoleDescriptor and anything else */
-#define ROLE_ALL	0x3f
+#define ROLE_OP		0x40	/* OIDF openid_provider */
+#define ROLE_RP		0x80	/* OIDF openid_relying_party */
+#define ROLE_OAUTH_AS	0x100	/* OIDF oauth_authorization_server */
+#define ROLE_OAUTH_CLIENT 0x200	/* OIDF oauth_client (also signed-jwks partners by default) */
+#define ROLE_OAUTH_RS	0x400	/* OIDF oauth_resource */
+#define ROLE_TLS_CLIENT	0x800	/* x509 tls_client */
+#define ROLE_TLS_SERVER	0x1000	/* x509 tls_server */
+#define ROLE_ALL	0x1fff
+
+/* Protocol family of an entity (bundle-format 4.4 "proto"). */
+enum proto { PROTO_SAML2 = 0, PROTO_OIDF, PROTO_OAUTH, PROTO_X509 };
+/* "saml2", "oidf", "oauth", "x509" (static). */
+const char	*proto_name(enum proto);
 
 /* What to do with an expired certificate inside a KeyDescriptor. */
 enum cert_validity { CERT_VALIDITY_WARN = 0, CERT_VALIDITY_REJECT, CERT_VALIDITY_IGNORE };
@@ -233,6 +265,23 @@ struct source_conf {
 	long		 skew;		/* allowed clock skew for creationInstant, seconds */
 	unsigned	 algs_extra;	/* ALGX_*: algorithms beyond R6, explicitly allowed */
 	int		 line;		/* line of the [source] header, for messages */
+	/* every type */
+	char		**scopes;	/* scopes = ...: allowed scopes of the local agreement */
+	size_t		 scopesz;
+	int		 scoped;	/* 1 when scopes was set (even empty: "none") */
+	char		*entity_id;	/* entity-id: id of the entity (signed-jwks: default iss; x509: default the source name) */
+	int		 untyped_ok;	/* legacy-untyped = yes: accept JWS without typ (never a wrong typ) */
+	/* oidf (url = the trust anchor's entity id, anchor = its JWK Set) */
+	char		**entity_ids;	/* entity = ID: leaves resolved bottom-up besides discovery */
+	size_t		 entity_idsz;
+	int		 discover;	/* discover = yes|no: walk the list endpoints (default yes) */
+	int		 tm_no_exp;	/* trust-marks-without-exp = accept|drop (default drop: 0) */
+	size_t		 max_fetches;	/* max-fetches: fetch budget of one resolution */
+	/* x509 (url = the partner certificate, PEM; ca = its root) */
+	char		*crl_url;	/* crl-url: CRL fetched each cycle (https or file) */
+	char		*names_kind;	/* "subject_dn", "san_dns", "san_uri", "san_ip", "san_email" or NULL */
+	char		**names;	/* tls-client-auth-*: expected names (bundle "names") */
+	size_t		 namesz;
 };
 
 struct list_conf {
@@ -332,20 +381,52 @@ void	 anchor_set_free(struct anchor_set *);	/* frees members, not the struct */
  */
 int	 anchor_check_chain(const struct anchor_set *, X509 *cert, STACK_OF(X509) *chain,
 	    time_t now, struct verdict *);
+/*
+ * anchor_check_chain naming cert as what in messages ("partner certificate"),
+ * that also returns the validated chain (cert first, the root last) in
+ * *verified when not NULL; the caller frees it with
+ * sk_X509_pop_free(*verified, X509_free).  0 / -1 with v (R_CHAIN_*).
+ */
+int	 anchor_verify_chain(const struct anchor_set *, X509 *cert, STACK_OF(X509) *chain,
+	    time_t now, const char *what, STACK_OF(X509) **verified, struct verdict *);
 
 /* ------------------------------------------------------------ saml.c, saml_verify.c */
 
 #define KEY_USE_SIGNING		0x01
 #define KEY_USE_ENCRYPTION	0x02
 
-/* A key from a verified KeyDescriptor. */
+/* Purposes of a key in the bundle (bundle-format 4.6). */
+#define PURP_JWT	0x01	/* verify JWS/JWT from the entity */
+#define PURP_JWE	0x02	/* encrypt to the entity */
+#define PURP_MTLS	0x04	/* the presented leaf must be this certificate (x5t#S256) */
+#define PURP_CA		0x08	/* X.509 anchor for this entity's certificates only (needs names) */
+#define PURP_SAML_SIG	0x10
+#define PURP_SAML_ENC	0x20
+
+/* Provenance of a key (bundle-format 4.6 "prov"). */
+enum key_prov { PROV_SAML_MD = 0, PROV_CHAIN, PROV_SIGNED_JWKS, PROV_JWKS_URI, PROV_LOCAL };
+/* "saml_md", "chain", "signed_jwks", "jwks_uri", "local" (static). */
+const char	*prov_name(enum key_prov);
+
+/* A key from a verified KeyDescriptor, JWK or partner certificate. */
 struct key {
-	unsigned	 use;		/* KEY_USE_* (no use attribute = both) */
+	unsigned	 use;		/* SAML: KEY_USE_* (no use attribute = both) */
 	unsigned char	*cert;		/* certificate DER, NULL if only a key was given */
 	size_t		 certsz;
 	unsigned char	*spki;		/* SubjectPublicKeyInfo DER (always set) */
 	size_t		 spkisz;
 	time_t		 not_after;	/* certificate notAfter, 0 when no certificate */
+	unsigned	 purposes;	/* PURP_*; 0 = from use (SAML: saml-sig / saml-enc) */
+	enum key_prov	 prov;
+	char		*kid;		/* the partner's kid, copied verbatim, or NULL */
+	char		*alg;		/* the JWK's alg when the source fixes it, or NULL */
+	char		*juse;		/* the JWK's use ("sig" / "enc"), or NULL */
+};
+
+/* A trust mark verified by the aggregator (bundle "tm"). */
+struct tmark {
+	char		*type;		/* trust_mark_type */
+	time_t		 exp;		/* 0 when the mark has no exp */
 };
 
 /* One entity as plain data, extracted from a verified tree. */
@@ -363,6 +444,21 @@ struct entity {
 	size_t		 xmlsz;		/*   in-scope namespaces declared, embedded ds:Signature removed */
 	const char	*src;		/* borrowed: source name (set by the caller) */
 	int		 priority;	/* copied from the source (set by the caller) */
+	/* non-SAML entities (xml == NULL) */
+	enum proto	 proto;		/* PROTO_SAML2 for SAML */
+	char		*ta;		/* OIDF: trust anchor of the selected chain */
+	char		**path;		/* OIDF: intermediates then the TA, from the subject up */
+	size_t		 pathsz;
+	struct tmark	*tms;		/* OIDF: verified trust marks */
+	size_t		 tmsz;
+	char		**scopes;	/* allowed scopes (resolved scope, intersected with the agreement) */
+	size_t		 scopesz;
+	int		 scoped;	/* 1 when scopes restricts (scopesz 0 = no scope allowed) */
+	char		*names_kind;	/* "subject_dn", "san_dns", ... (bundle "names"), or NULL */
+	char		**names;
+	size_t		 namesz;
+	char		*meta;		/* OIDF: resolved metadata, canonical JSON (per-entity lookups), or NULL */
+	size_t		 metasz;
 };
 
 /* An entity that was dropped from an otherwise accepted feed (quarantine). */
@@ -402,10 +498,20 @@ struct saml_opts {
  */
 int	 saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *,
 	    const struct saml_opts *, time_t now, struct entity_set *out, struct verdict *);
+/* entity.c: entities of every source type. */
 void	 entity_set_free(struct entity_set *);	/* frees members, not the struct */
 void	 entity_free(struct entity *);		/* frees members, not the struct */
-/* Deep copy of e into dst (strings, keys, xml). */
+void	 key_free(struct key *);		/* frees members, not the struct */
+/* Deep copy of e into dst (every member). */
 void	 entity_copy(struct entity *dst, const struct entity *e);
+void	 key_copy(struct key *dst, const struct key *k);
+/* Append a zeroed entity to s; the pointer is valid until the next append. */
+struct entity *entity_set_add(struct entity_set *);
+/* Record a dropped entity (id may be NULL: "(unknown)") with its reason. */
+void	 entity_set_drop(struct entity_set *, const char *id, enum reason, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Append *k to e (members moved, *k zeroed); beyond MAX_KEYS it is freed. */
+void	 entity_add_key(struct entity *e, struct key *k);
 
 /*
  * certpeek.c: the SubjectPublicKeyInfo (pointer into der) and notAfter of a
@@ -490,6 +596,289 @@ int	 cache_load(const char *state_dir, const char *list, const char *source, str
 /* Atomically replace the stored copy. 0 / -1. */
 int	 cache_store(const char *state_dir, const char *list, const char *source, const struct cache_entry *);
 void	 cache_entry_free(struct cache_entry *);
+
+/* ------------------------------------------------------------ jwt.c */
+
+/*
+ * Third-party JWS: OpenID Federation statements, trust marks and signed JWK
+ * Sets (docs/jws-sources.md).  Strict compact parsing, explicit typ, the
+ * algorithm pinned by the key's type, keys only from a set the caller
+ * trusts, never from the header.  Nothing here fetches or reads files except
+ * jwkset_load_file.
+ */
+struct json_t;
+
+/* One public key of a JWK Set. */
+struct jwk_entry {
+	char		*kid;		/* the JWK's kid, or NULL */
+	EVP_PKEY	*pkey;
+	char		*alg;		/* the JWK's alg member, or NULL */
+	char		*use;		/* the JWK's use ("sig", "enc"), or NULL */
+	int		 verify_ok;	/* 0 when use is not sig or key_ops lacks verify */
+	char		 jkt[44];	/* RFC 7638 thumbprint, base64url */
+	struct json_t	*jwk;		/* the JWK as received (own reference); never private */
+};
+
+struct jwkset {
+	struct jwk_entry *keys;
+	size_t		 n;
+};
+
+#define JWKS_SKIP_UNSUPPORTED	0x01	/* skip keys of another kty/curve (protocol keys) */
+
+/*
+ * Parse a JWK Set object {"keys": [...]}: public keys only (a private member
+ * rejects the whole set), EC P-256/384/521, RSA 2048..16384, OKP Ed25519;
+ * duplicate kid values reject the set; at most MAX_JWKS_KEYS.  Keys of
+ * another type reject the set unless JWKS_SKIP_UNSUPPORTED (a set whose
+ * keys are all skipped comes back with n == 0).  0 / -1 with v
+ * (R_JWS_KEY).  Free with jwkset_free.
+ */
+int	 jwkset_from_json(struct jwkset *, const struct json_t *set, unsigned flags,
+	    struct verdict *);
+/*
+ * An anchor file: a JWK Set or one JWK (strict JSON), appended to set (zeroed
+ * or filled by earlier calls: several files merge); a kid already in set
+ * rejects the file and leaves set unchanged.  0 / -1 with v (R_INTERNAL
+ * unreadable, R_JSON_INVALID, R_JWS_KEY).
+ */
+int	 jwkset_load_file(struct jwkset *, const char *file, struct verdict *);
+void	 jwkset_free(struct jwkset *);		/* frees members, not the struct */
+/* The key whose kid equals kid exactly, NULL when none (borrowed). */
+const struct jwk_entry *jwkset_find_kid(const struct jwkset *, const char *kid);
+/* 1 when both sets hold exactly the same keys (by thumbprint), else 0. */
+int	 jwkset_same(const struct jwkset *, const struct jwkset *);
+
+/* A compact JWS parsed but not yet verified. */
+struct jws {
+	struct json_t	*header;	/* own reference */
+	struct json_t	*payload;	/* own reference; always a JSON object */
+	const char	*kid;		/* borrowed from header */
+	const char	*typ;		/* borrowed from header, or NULL (legacy untyped) */
+	int		 alg;		/* enum fedtrustp_alg of the header */
+	const char	*input;		/* signing input: the received ASCII (borrowed from the caller) */
+	size_t		 inputsz;
+	unsigned char	*sig;
+	size_t		 sigsz;
+};
+
+#define JWS_UNTYPED_OK	0x01	/* legacy opt-in: a missing typ is accepted (a wrong one never) */
+/*
+ * fedtrust verify --legacy-drafts only (never the daemon): statements of
+ * early OpenID Federation drafts: no typ, claims of the other statement
+ * kind ignored, http:// entity identifiers.  Signatures, keys and times are
+ * checked as always.
+ */
+#define JWS_LEGACY_DRAFTS 0x02
+
+/*
+ * Strictly parse buf (len bytes, at most MAX_JWS_SIZE) as a compact JWS whose
+ * typ must be typ: canonical base64url segments, header and payload strict
+ * JSON objects; header members other than alg, kid and typ are
+ * R_JWS_HEADER (crit, jwk, jku, x5u, x5c, x5t, b64, trust_chain ...); alg
+ * none/HS* /unknown is R_JWS_ALG; kid must be a non-empty string (R_JWS_KID).
+ * buf stays borrowed by j.  0 / -1 with v.  Free with jws_free.
+ */
+int	 jws_parse(const char *buf, size_t len, const char *typ, unsigned flags, struct jws *j,
+	    struct verdict *);
+/*
+ * Verify j with the one key of ks whose kid equals j->kid (R_JWS_KID): the
+ * key's type decides the algorithm (RSA: RS256/PS256, P-256: ES256, P-384:
+ * ES384, P-521: ES512, Ed25519: Ed25519/EdDSA; else R_JWS_ALG), a JWK alg
+ * must equal the header's (R_JWS_ALG), use must be sig and key_ops include
+ * verify when present (R_JWS_KEY).  *used (may be NULL) is the key
+ * (borrowed from ks).  0 / -1 with v.
+ */
+int	 jws_verify(const struct jws *, const struct jwkset *ks, const struct jwk_entry **used,
+	    struct verdict *);
+void	 jws_free(struct jws *);		/* frees members, not the struct */
+/*
+ * NumericDate claim name of obj: an integer in [0, 2^53 - 1] (JWS-09).
+ * 1 found, 0 absent and optional, -1 with v (R_JWT_CLAIM).
+ */
+int	 jwt_time(const struct json_t *obj, const char *name, int required, time_t *out,
+	    struct verdict *);
+/*
+ * iat/exp window of a verified payload at now: iat (if required or present)
+ * not after now + skew, exp after now (R_EXPIRED), exp - now <= max_validity
+ * when max_validity > 0 (R_VALIDITY_TOO_LONG).  *exp_out 0 when absent.
+ * 0 / -1 with v.
+ */
+int	 jwt_window(const struct json_t *payload, int need_iat, int need_exp, time_t now,
+	    long skew, long max_validity, time_t *exp_out, struct verdict *);
+/*
+ * One protocol key of a partner as an entity key: SPKI from the JWK, kid,
+ * alg and use copied, purposes from use (sig: jwt, enc: jwe, absent: both),
+ * x5c[0] kept as the certificate when it holds the same key.  0, or -1 with
+ * why (the key is left out).  Free with key_free.
+ */
+int	 key_from_jwk(const struct jwk_entry *, enum key_prov, struct key *out, char *why,
+	    size_t whysz);
+
+/* ------------------------------------------------------------ oidf_stmt.c */
+
+/* One entity statement, claims checked, signature not yet (openid-federation.md 1.4 A). */
+struct oidf_stmt {
+	struct jws	 jws;		/* header, payload, signing input */
+	const char	*iss;		/* borrowed from jws.payload */
+	const char	*sub;
+	time_t		 iat, exp;
+	struct jwkset	 jwks;		/* the statement's jwks claim (the subject's federation keys) */
+	int		 is_ec;		/* iss == sub: an entity configuration */
+	const struct json_t *metadata;	/* borrowed: "metadata" object or NULL */
+	const struct json_t *authority_hints;	/* EC only: array of strings or NULL */
+	const struct json_t *trust_marks;	/* EC only: array or NULL */
+	const struct json_t *constraints;	/* SS only, or NULL */
+	const struct json_t *metadata_policy;	/* SS only, or NULL */
+	const struct json_t *metadata_policy_crit; /* SS only, or NULL */
+	unsigned	 flags;		/* JWS_* of the parse */
+};
+
+/*
+ * Parse buf as an entity statement (typ entity-statement+jwt; JWS_UNTYPED_OK
+ * in flags for the legacy opt-in) and check its claims at now: iss and sub
+ * valid entity ids (https URL, host, no query or fragment), iat not after
+ * now + skew, exp after now - 0 and exp - now <= max_validity when > 0, jwks
+ * a valid JWK Set, crit names understood (none are), claims only in their
+ * statement kind, no null metadata values, trust_marks syntax,
+ * authority_hints non-empty strings.  The signature is not checked here:
+ * the key comes from the superior (jws_verify(&st->jws, keys, ...)).
+ * buf stays borrowed.  0 / -1 with v.  Free with oidf_stmt_free.
+ */
+int	 oidf_stmt_parse(const char *buf, size_t len, unsigned flags, time_t now, long skew,
+	    long max_validity, struct oidf_stmt *, struct verdict *);
+void	 oidf_stmt_free(struct oidf_stmt *);	/* frees members, not the struct */
+/* 1 when s is a valid entity identifier (https, host, no query/fragment, <= MAX_ENTITY_ID). */
+int	 oidf_entity_id_ok(const char *s);
+
+/* ------------------------------------------------------------ jwks_src.c */
+
+/*
+ * A signed JWK Set source (typ jwk-set+jwt) verified against the source's
+ * anchor keys at now: iss, sub (== iss), keys, exp required within
+ * max-validity, iat not in the future beyond the skew.  Yields one entity:
+ * id = s->entity_id or iss, proto oauth, roles from s->roles (default
+ * oauth_client), keys with prov signed_jwks.  0 / -1 with v.
+ */
+int	 jwks_src_verify(const unsigned char *, size_t, const struct jwkset *anchors,
+	    const struct source_conf *, time_t now, struct entity_set *, struct verdict *);
+
+/* ------------------------------------------------------------ x509_src.c */
+
+/*
+ * An X.509 partner (type x509): doc is PEM, the partner's certificate first
+ * (a leaf client certificate, or the issuing CA the partner is registered
+ * by), then any intermediates.  It must chain to the source's ca roots at
+ * now, pass revocation against the CRL files and crl (DER or PEM, may be
+ * NULL) when given, and match signer-name globs.  Yields one entity: id =
+ * s->entity_id or the source name, proto x509, roles from s->roles (default
+ * tls_client); a CA certificate becomes a key with purpose ca (names
+ * required), a leaf one purpose mtls; valid_until = min(notAfter of the
+ * chain, CRL nextUpdate).  0 / -1 with v (R_CHAIN_*, R_CERT_INVALID).
+ */
+int	 x509_src_verify(const unsigned char *doc, size_t len, const unsigned char *crl,
+	    size_t crlsz, const struct source_conf *, time_t now, struct entity_set *,
+	    struct verdict *);
+/*
+ * Check a fetched CRL against the source's ca roots at now: signed by one of
+ * them (or an intermediate of doc), lastUpdate not in the future, nextUpdate
+ * after now.  *next_update set.  0 / -1 with v (R_CHAIN_CRL).
+ */
+int	 x509_crl_check(const unsigned char *crl, size_t crlsz, const unsigned char *doc,
+	    size_t docsz, const struct source_conf *, time_t now, time_t *next_update,
+	    struct verdict *);
+
+#define MAX_X509_CERTS		8		/* certificates in one x509 partner document */
+#define MAX_X509_DOC		(1024 * 1024)	/* bytes of an x509 partner document */
+#define MAX_X509_CRL		(64UL * 1024 * 1024) /* bytes of a fetched CRL (large CAs publish many MB) */
+
+/* ------------------------------------------------------------ oidf_policy.c */
+
+/*
+ * OpenID Federation constraints and metadata policy (openid-federation.md
+ * 1.4 D), on jansson values.  First release: the seven standard operators
+ * on strings, numbers, booleans and arrays of them; object-valued
+ * comparisons and any operator named in metadata_policy_crit fail closed.
+ */
+
+/*
+ * Merge the metadata_policy claims of a chain's subordinate statements,
+ * policies[0] from the TA's statement down to policies[n-1] from the
+ * immediate superior's (NULL entries allowed), each checked first
+ * (structure, operator combinations); crits[i] is statement i's
+ * metadata_policy_crit or NULL.  *merged (caller decrefs) is an object
+ * entity_type -> parameter -> operator -> value.  0 / -1 with v
+ * (R_CHAIN_POLICY).
+ */
+int	 oidf_policy_merge(const struct json_t *const *policies, const struct json_t *const *crits,
+	    size_t n, struct json_t **merged, struct verdict *);
+/*
+ * Apply a merged policy to metadata (entity_type -> parameters) in place,
+ * operators in their fixed order (value, add, default, one_of, subset_of,
+ * superset_of, essential); "scope" strings are treated as arrays.  0 / -1
+ * with v (R_CHAIN_POLICY).
+ */
+int	 oidf_policy_apply(const struct json_t *merged, struct json_t *metadata, struct verdict *);
+/*
+ * Check one subordinate statement's constraints claim: max_path_length
+ * against intermediates (the number of intermediates between the
+ * statement's issuer and the chain's subject) and naming_constraints
+ * against each of ids[0..n) (the subject and the intermediates below the
+ * issuer).  0 / -1 with v (R_CHAIN_CONSTRAINT, R_JWT_CLAIM when malformed).
+ */
+int	 oidf_constraints_check(const struct json_t *constraints, const char *const *ids, size_t n,
+	    size_t intermediates, struct verdict *);
+/* allowed_entity_types of constraints: remove other types from metadata (federation_entity stays). 0 / -1. */
+int	 oidf_constraints_types(const struct json_t *constraints, struct json_t *metadata,
+	    struct verdict *);
+/* members of one policy operand or policed metadata array (set operations are quadratic) */
+#define MAX_OIDF_POLICY_ARRAY	1000
+
+/* ------------------------------------------------------------ oidf.c */
+
+/*
+ * The resolver asks for statements in batches through a fetcher: the daemon's
+ * fetches over HTTPS, the last good snapshot, or a test's table.  fetch
+ * must fill res[0..n) (fetch_res: ok, status, body).
+ */
+struct oidf_fetcher {
+	void	(*fetch)(void *arg, const char *const *urls, size_t n, struct fetch_res *res);
+	void	*arg;
+};
+
+/* Options of one OpenID Federation source. */
+struct oidf_opts {
+	const char	*source;	/* LIST/SOURCE, for messages */
+	const char	*ta;		/* configured trust anchor entity id */
+	const struct jwkset *ta_keys;	/* its configured JWK Set (authoritative) */
+	char *const	*entity_ids;	/* static leaves, resolved bottom-up */
+	size_t		 entity_idsz;
+	int		 discover;	/* walk list endpoints from the TA */
+	unsigned	 roles;		/* ROLE_* entity types wanted */
+	int		 tm_no_exp;	/* accept trust marks without exp */
+	unsigned	 jws_flags;	/* JWS_UNTYPED_OK (legacy opt-in) */
+	long		 max_validity;	/* seconds: statements' exp - now bound, 0 = none */
+	long		 skew;		/* leeway on iat / exp, seconds */
+	size_t		 max_fetches;	/* fetch budget, 0 = MAX_OIDF_FETCHES */
+	struct json_t	*snapshot;	/* when not NULL: every body used is recorded {url: body} */
+};
+
+/*
+ * Resolve the federation of o->ta at now (openid-federation.md 1.4 A-G):
+ * discover leaves, validate statements, build and validate chains, apply
+ * constraints and metadata policy, validate trust marks, collect protocol
+ * keys (jwks, signed_jwks_uri verified, jwks_uri marked).  One entity per
+ * leaf (proto oidf, valid_until = the chain's earliest exp); a leaf that
+ * fails is a drop with its reason.  -1 with v only when the trust anchor
+ * itself cannot be used.  Fill out (entity_set_free).
+ */
+int	 oidf_resolve(const struct oidf_opts *, const struct oidf_fetcher *, time_t now,
+	    struct entity_set *out, struct verdict *);
+/*
+ * A fetcher answering from a snapshot object {url: body} (arg is the json_t
+ * object): the last good copy, and tests.  Unknown URLs are status 404.
+ */
+void	 oidf_snapshot_fetch(void *arg, const char *const *urls, size_t n, struct fetch_res *);
 
 /* ------------------------------------------------------------ sign.c */
 
@@ -711,6 +1100,16 @@ int	 policy_check_drop(const struct list_conf *, char *const *prev_ids, size_t p
 	    const struct selection *, struct verdict *);
 void	 selection_free(struct selection *);
 
+/* ------------------------------------------------------------ source.c */
+
+/*
+ * Fetch and verify every source of list l at now (each type its own way,
+ * falling back to the last good copy) into st[0..l->sourcesz) (the caller
+ * frees each st[i].set) and fetched[i] (last good fetch, 0 = never).
+ */
+void	 sources_gather(const struct config *, const struct list_conf *l, time_t now,
+	    struct source_state *st, time_t *fetched);
+
 /* ------------------------------------------------------------ build.c */
 
 struct build_opts {
@@ -809,5 +1208,20 @@ int	 cmd_pull(int argc, char *argv[]);
 #define MIN_REFRESH		60L		/* bundle refresh hint bounds (4.3) */
 #define MAX_REFRESH		86400L
 #define MAX_FILE_NAME		255		/* longer percent-encoded ids use {sha1} only */
+#define MAX_JWS_SIZE		(256 * 1024)	/* bytes of one entity statement, trust mark or signed JWK Set */
+#define MAX_JWKS_KEYS		32		/* keys in one JWK Set */
+#define MAX_OIDF_HINTS		8		/* authority_hints followed per entity configuration */
+#define MAX_OIDF_PATH		6		/* statements in one trust chain */
+#define MAX_OIDF_LIST		50000		/* entity ids taken from one list response */
+#define MAX_OIDF_LIST_DEPTH	4		/* levels of intermediates walked by discovery */
+#define MAX_OIDF_ENTITIES	50000		/* leaves resolved per source */
+#define MAX_OIDF_FETCHES	200000		/* default fetch budget of one resolution */
+#define MAX_OIDF_FETCH_TIME	10		/* seconds per statement fetch */
+#define MAX_OIDF_PARALLEL	16		/* concurrent fetches of one resolution */
+#define MAX_OIDF_TRUST_MARKS	16		/* trust marks looked at per entity */
+#define OIDF_LEEWAY		60		/* seconds of leeway on iat and exp */
+#define MAX_SCOPES		256		/* scopes kept per entity */
+#define MAX_OIDF_LIST_SIZE	(16UL * 1024 * 1024) /* bytes of one list response (a JSON array of ids) */
+#define MAX_OIDF_TM_ISSUERS	64		/* distinct trust mark issuers resolved per source */
 
 #endif /* FEDTRUST_EXTERN_H */

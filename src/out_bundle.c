@@ -29,8 +29,37 @@ struct bkey {
 	json_t		*jwk;
 	char		 jkt[FEDTRUSTP_JKT_LEN + 1];
 	char		 x5t[44];	/* empty when no certificate */
-	unsigned	 use;		/* KEY_USE_* */
+	unsigned	 purposes;	/* PURP_* */
 };
+
+/* The purposes of k: its own, or for SAML keys those of its use. */
+static unsigned
+key_purposes(const struct key *k)
+{
+	unsigned	 use = k->use ? k->use : KEY_USE_SIGNING | KEY_USE_ENCRYPTION;
+
+	if (k->purposes != 0)
+		return k->purposes;
+	return ((use & KEY_USE_SIGNING) ? PURP_SAML_SIG : 0) |
+	    ((use & KEY_USE_ENCRYPTION) ? PURP_SAML_ENC : 0);
+}
+
+/* The purposes array of bits, in the order of bundle-format 4.6. */
+static json_t *
+purposes_json(unsigned bits)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ PURP_JWT, "jwt" }, { PURP_JWE, "jwe" }, { PURP_MTLS, "mtls" }, { PURP_CA, "ca" },
+		{ PURP_SAML_SIG, "saml-sig" }, { PURP_SAML_ENC, "saml-enc" },
+	};
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & names[i].bit)
+			json_array_append_new(a, json_string(names[i].name));
+	return a;
+}
 
 void
 outfiles_add(struct outfiles *o, const char *path, unsigned char *data, size_t len)
@@ -235,7 +264,13 @@ key_jwk(const struct key *k, int variant, struct bkey *bk, char *why, size_t why
 		goto out;
 	}
 	json_object_set_new(bk->jwk, "jkt", json_string(bk->jkt));
-	json_object_set_new(bk->jwk, "prov", json_string("saml_md"));
+	json_object_set_new(bk->jwk, "prov", json_string(prov_name(k->prov)));
+	if (k->kid != NULL)
+		json_object_set_new(bk->jwk, "kid", json_string(k->kid));
+	if (k->alg != NULL)
+		json_object_set_new(bk->jwk, "alg", json_string(k->alg));
+	if (k->juse != NULL)
+		json_object_set_new(bk->jwk, "use", json_string(k->juse));
 	if (k->cert != NULL) {
 		b64u_sha256(k->cert, k->certsz, bk->x5t);
 		json_object_set_new(bk->jwk, "x5t#S256", json_string(bk->x5t));
@@ -247,7 +282,7 @@ key_jwk(const struct key *k, int variant, struct bkey *bk, char *why, size_t why
 			free(b);
 		}
 	}
-	bk->use = k->use ? k->use : KEY_USE_SIGNING | KEY_USE_ENCRYPTION;
+	bk->purposes = key_purposes(k);
 	rc = 0;
 out:
 	if (rc == -1) {
@@ -267,10 +302,10 @@ static json_t *
 entity_keys(const struct entity *e, int variant, char *why, size_t whysz)
 {
 	struct bkey	*bk = xcalloc(e->keysz ? e->keysz : 1, sizeof(*bk));
-	json_t		*keys = json_array(), *pur;
+	json_t		*keys = json_array();
 	size_t		 i, j, n = 0;
 
-	snprintf(why, whysz, "no KeyDescriptor");
+	snprintf(why, whysz, "no key");
 	for (i = 0; i < e->keysz; i++) {
 		struct bkey	 k;
 
@@ -280,18 +315,13 @@ entity_keys(const struct entity *e, int variant, char *why, size_t whysz)
 			if (strcmp(bk[j].jkt, k.jkt) == 0 && strcmp(bk[j].x5t, k.x5t) == 0)
 				break;
 		if (j < n) {
-			bk[j].use |= k.use;
+			bk[j].purposes |= k.purposes;
 			json_decref(k.jwk);
 		} else
 			bk[n++] = k;
 	}
 	for (i = 0; i < n; i++) {
-		pur = json_array();
-		if (bk[i].use & KEY_USE_SIGNING)
-			json_array_append_new(pur, json_string("saml-sig"));
-		if (bk[i].use & KEY_USE_ENCRYPTION)
-			json_array_append_new(pur, json_string("saml-enc"));
-		json_object_set_new(bk[i].jwk, "purposes", pur);
+		json_object_set_new(bk[i].jwk, "purposes", purposes_json(bk[i].purposes));
 		json_array_append_new(keys, bk[i].jwk);
 	}
 	free(bk);
@@ -309,6 +339,10 @@ entity_roles(unsigned roles)
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ ROLE_IDP, "idp" }, { ROLE_SP, "sp" }, { ROLE_AA, "aa" },
 		{ ROLE_AUTHN, "authn" }, { ROLE_PDP, "pdp" }, { ROLE_OTHER, "other" },
+		{ ROLE_OP, "openid_provider" }, { ROLE_RP, "openid_relying_party" },
+		{ ROLE_OAUTH_AS, "oauth_authorization_server" }, { ROLE_OAUTH_CLIENT, "oauth_client" },
+		{ ROLE_OAUTH_RS, "oauth_resource" }, { ROLE_TLS_CLIENT, "tls_client" },
+		{ ROLE_TLS_SERVER, "tls_server" },
 	};
 	json_t	*a = json_array();
 	size_t	 i;
@@ -355,6 +389,56 @@ entity_ec(const struct entity *e)
 	return a;
 }
 
+/* A JSON array of n strings. */
+static json_t *
+strings_json(char *const *v, size_t n)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The members only non-SAML entities carry: ta, path, tm, scopes, names, mdig (4.4). */
+static void
+entity_json_more(const struct entity *e, json_t *o)
+{
+	json_t	*tm, *m, *names;
+	char	 mdig[44];
+	size_t	 i;
+
+	if (e->ta != NULL)
+		json_object_set_new(o, "ta", json_string(e->ta));
+	if (e->pathsz > 0)
+		json_object_set_new(o, "path", strings_json(e->path, e->pathsz));
+	if (e->tmsz > 0) {
+		tm = json_array();
+		for (i = 0; i < e->tmsz; i++) {
+			m = json_pack("{s:s}", "type", e->tms[i].type);
+			if (e->tms[i].exp != 0)
+				json_object_set_new(m, "exp", json_integer((json_int_t)e->tms[i].exp));
+			json_array_append_new(tm, m);
+		}
+		json_object_set_new(o, "tm", tm);
+	}
+	if (e->scoped)
+		json_object_set_new(o, "scopes", strings_json(e->scopes, e->scopesz));
+	if (e->names_kind != NULL && e->namesz > 0) {
+		names = json_object();
+		if (strcmp(e->names_kind, "subject_dn") == 0)
+			json_object_set_new(names, e->names_kind, json_string(e->names[0]));
+		else
+			json_object_set_new(names, e->names_kind, strings_json(e->names, e->namesz));
+		json_object_set_new(o, "names", names);
+	}
+	if (e->meta != NULL) {
+		b64u_sha256(e->meta, e->metasz, mdig);
+		json_object_set_new(o, "mdig", json_string(mdig));
+	}
+}
+
 /* The Entity object (4.4) of e, or NULL with why when it has no usable key. */
 static json_t *
 entity_json(const struct entity *e, time_t fallback_until, int variant, char *why, size_t whysz)
@@ -365,7 +449,7 @@ entity_json(const struct entity *e, time_t fallback_until, int variant, char *wh
 		return NULL;
 	o = json_object();
 	json_object_set_new(o, "id", json_string(e->id));
-	json_object_set_new(o, "proto", json_string("saml2"));
+	json_object_set_new(o, "proto", json_string(proto_name(e->proto)));
 	json_object_set_new(o, "roles", entity_roles(e->roles));
 	json_object_set_new(o, "src", json_string(e->src != NULL ? e->src : ""));
 	json_object_set_new(o, "valid_until", json_integer(e->valid_until != 0 ?
@@ -376,14 +460,36 @@ entity_json(const struct entity *e, time_t fallback_until, int variant, char *wh
 		json_object_set_new(o, "ec", ec);
 	if (e->org != NULL)
 		json_object_set_new(o, "org", json_string(e->org));
+	entity_json_more(e, o);
 	json_object_set_new(o, "keys", keys);
 	return o;
 }
 
+/* Order of the bundle's entities: (id, proto) by bytes, as consumers check it. */
 static int
 cmp_ent(const void *a, const void *b)
 {
-	return strcmp((*(const struct entity *const *)a)->id, (*(const struct entity *const *)b)->id);
+	const struct entity	*x = *(const struct entity *const *)a;
+	const struct entity	*y = *(const struct entity *const *)b;
+	int			 c = strcmp(x->id, y->id);
+
+	return c != 0 ? c : strcmp(proto_name(x->proto), proto_name(y->proto));
+}
+
+/* The type member of a source (4.5). */
+static const char *
+source_type(enum source_type t)
+{
+	switch (t) {
+	case SRC_OIDF:
+		return "oidf";
+	case SRC_SIGNED_JWKS:
+		return "signed-jwks";
+	case SRC_X509:
+		return "x509";
+	default:
+		return "saml2";
+	}
 }
 
 /* The sources object (4.5): every configured source with its status. */
@@ -400,8 +506,10 @@ sources_json(const struct bundle_opts *o)
 
 		st = ss->status >= SRC_OK && ss->status <= SRC_FAILED ? ss->status : SRC_FAILED;
 		s = json_object();
-		json_object_set_new(s, "type", json_string("saml2"));
+		json_object_set_new(s, "type", json_string(source_type(ss->conf->type)));
 		json_object_set_new(s, "url", json_string(ss->conf->url));
+		if (ss->conf->type == SRC_OIDF)
+			json_object_set_new(s, "ta", json_string(ss->conf->url));
 		json_object_set_new(s, "fetched", json_integer(o->fetched != NULL ?
 		    (json_int_t)o->fetched[i] : 0));
 		if (ss->status != SRC_FAILED && ss->set.valid_until != 0)
@@ -602,15 +710,16 @@ bundle_make(const struct entity *const *ents, size_t n, const struct bundle_opts
 	b->entities = json_array();
 	b->ents = xcalloc(n ? n : 1, sizeof(*b->ents));
 	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(sorted[i - 1]->id, sorted[i]->id) == 0) {
+		if (i > 0 && cmp_ent(&sorted[i - 1], &sorted[i]) == 0) {
 			verdict_set(v, R_ENTITY_DUPLICATE, "bundle: entity %s occurs twice",
 			    log_sanitize(sorted[i]->id, strlen(sorted[i]->id), idb, sizeof(idb)));
 			goto out;
 		}
 		if ((ej = entity_json(sorted[i], exp, o->variant, why, sizeof(why))) == NULL) {
 			log_info("list=%s entity=%s: left out of the bundle: no key of an allowed "
-			    "type (%s); it stays in the SAML outputs", o->list,
-			    log_sanitize(sorted[i]->id, strlen(sorted[i]->id), idb, sizeof(idb)), why);
+			    "type (%s)%s", o->list,
+			    log_sanitize(sorted[i]->id, strlen(sorted[i]->id), idb, sizeof(idb)), why,
+			    sorted[i]->proto == PROTO_SAML2 ? "; it stays in the SAML outputs" : "");
 			continue;
 		}
 		if (sorted[i]->valid_until != 0 && sorted[i]->valid_until < exp)

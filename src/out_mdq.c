@@ -213,48 +213,62 @@ entity_xml(const struct entity *e, const char *kid, const struct mdq_state *prev
 	return 0;
 }
 
-/* A JWK Set of the entity's keys: JWK members only, kid = jkt, use when single. */
+/*
+ * A JWK Set of the keys of bundle entries [i, i + n) (one id, every proto):
+ * JWK members only, kid = the partner's kid or else jkt, use when single.
+ */
 static json_t *
-entity_jwks(json_t *ent)
+entity_jwks(const struct bundle *b, size_t i, size_t n)
 {
 	json_t		*set = json_object(), *keys = json_array(), *k, *c, *pur;
-	size_t		 i;
+	const char	*p;
+	size_t		 j, e;
 
-	json_array_foreach(json_object_get(ent, "keys"), i, k) {
-		c = json_deep_copy(k);
-		pur = json_object_get(c, "purposes");
-		if (json_array_size(pur) == 1)
-			json_object_set_new(c, "use", json_string(strcmp(json_string_value(
-			    json_array_get(pur, 0)), "saml-enc") == 0 ? "enc" : "sig"));
-		json_object_set(c, "kid", json_object_get(c, "jkt"));
-		json_object_del(c, "jkt");
-		json_object_del(c, "purposes");
-		json_object_del(c, "prov");
-		json_array_append_new(keys, c);
+	for (e = i; e < i + n; e++) {
+		json_array_foreach(json_object_get(json_array_get(b->entities, e), "keys"), j, k) {
+			c = json_deep_copy(k);
+			pur = json_object_get(c, "purposes");
+			p = json_string_value(json_array_get(pur, 0));
+			if (json_array_size(pur) == 1 && json_object_get(c, "use") == NULL)
+				json_object_set_new(c, "use", json_string(strcmp(p, "saml-enc") == 0 ||
+				    strcmp(p, "jwe") == 0 ? "enc" : "sig"));
+			if (json_object_get(c, "kid") == NULL)
+				json_object_set(c, "kid", json_object_get(c, "jkt"));
+			json_object_del(c, "jkt");
+			json_object_del(c, "purposes");
+			json_object_del(c, "prov");
+			json_array_append_new(keys, c);
+		}
 	}
 	json_object_set_new(set, "keys", keys);
 	return set;
 }
 
-/* The entity JWS and JWKS of bundle entry i. 0 / -1 with v. */
+/* The entity JWS and JWKS of bundle entries [i, i + n), which share one id. 0 / -1 with v. */
 static int
-entity_jws(const struct bundle *b, size_t i, const struct bundle_opts *bo,
+entity_jws(const struct bundle *b, size_t i, size_t n, const struct bundle_opts *bo,
     const struct signer *s, const struct fedtrustp_keyset *ks, struct outfiles *out,
     struct verdict *v)
 {
-	json_t		*ent = json_array_get(b->entities, i), *p, *one, *set;
+	json_t		*p, *group, *set;
 	char		*text = NULL, *jws = NULL, *jwks = NULL, hex[65], path[96];
-	size_t		 len, jwssz, jlen;
-	json_int_t	 exp = (json_int_t)b->exp, vu;
+	size_t		 len, jwssz, jlen, e;
+	json_int_t	 exp = (json_int_t)b->exp, vu, last = 0;
 	int		 rc = -1;
 
-	vu = json_integer_value(json_object_get(ent, "valid_until"));
-	if (vu < exp)
-		exp = vu;
-	one = json_array();
-	json_array_append(one, ent);
+	/* exp = min(bundle exp, the latest valid_until of the entries) (4.10) */
+	group = json_array();
+	for (e = i; e < i + n; e++) {
+		json_array_append(group, json_array_get(b->entities, e));
+		vu = json_integer_value(json_object_get(json_array_get(b->entities, e),
+		    "valid_until"));
+		if (vu > last)
+			last = vu;
+	}
+	if (last < exp)
+		exp = last;
 	p = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "iss", bo->issuer, "list", bo->list,
-	    "iat", (json_int_t)b->iat, "exp", exp, "seq", (json_int_t)bo->seq, "entities", one);
+	    "iat", (json_int_t)b->iat, "exp", exp, "seq", (json_int_t)bo->seq, "entities", group);
 	if (p == NULL) {
 		verdict_set(v, R_INTERNAL, "entity JWS: cannot build the payload");
 		goto out;
@@ -269,7 +283,7 @@ entity_jws(const struct bundle *b, size_t i, const struct bundle_opts *bo,
 	sha256_hex(b->ents[i]->id, strlen(b->ents[i]->id), hex);
 	snprintf(path, sizeof(path), "entities/{sha256}%s.jwt", hex);
 	outfiles_add(out, path, (unsigned char *)jws, jwssz);
-	set = entity_jwks(ent);
+	set = entity_jwks(b, i, n);
 	if ((jwks = fedtrustp_json_dump_canonical(set, NULL)) == NULL) {
 		json_decref(set);
 		verdict_set(v, R_INTERNAL, "entity JWKS: cannot serialise");
@@ -296,7 +310,7 @@ mdq_make(const struct entity *const *ents, size_t n, const struct bundle *b,
 	struct fedtrustp_keyset	*ks = NULL;
 	struct fedtrust_error	 err;
 	char			 kid[FEDTRUSTP_JKT_LEN + 1];
-	size_t			 i, nsigned = 0;
+	size_t			 i, k, nsigned = 0;
 	time_t			 r;
 	int			 rc = -1;
 
@@ -320,9 +334,13 @@ mdq_make(const struct entity *const *ents, size_t n, const struct bundle *b,
 	if (b != NULL && b->entsz > 0) {
 		if ((ks = bundle_self_keyset(s, b->alg, v)) == NULL)
 			goto out;
-		for (i = 0; i < b->entsz; i++)
-			if (entity_jws(b, i, bo, s, ks, out, v) == -1)
+		for (i = 0; i < b->entsz; i += k) {
+			for (k = 1; i + k < b->entsz &&
+			    strcmp(b->ents[i]->id, b->ents[i + k]->id) == 0; k++)
+				;
+			if (entity_jws(b, i, k, bo, s, ks, out, v) == -1)
 				goto out;
+		}
 	}
 	log_info("list=%s: mdq: %zu entity documents, %zu signed, %zu carried over", o->list, n,
 	    nsigned, n - nsigned);

@@ -60,7 +60,17 @@ filter_reason(const struct list_conf *l, const struct source_conf *s, const stru
 	return NULL;
 }
 
-/* Sort by id, then priority (higher first), then source order (earlier first). */
+/* 1 when a and b are the same entity: one id in one protocol. */
+static int
+same_entity(const struct entity *a, const struct entity *b)
+{
+	return a->proto == b->proto && strcmp(a->id, b->id) == 0;
+}
+
+/*
+ * Sort by id, then protocol, then priority (higher first), then source
+ * order (earlier first): one URL may be a SAML entity and an OIDF entity.
+ */
 static int
 cand_cmp(const void *a, const void *b)
 {
@@ -69,6 +79,8 @@ cand_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
+	if (x->e->proto != y->e->proto)
+		return x->e->proto < y->e->proto ? -1 : 1;
 	if (x->e->priority != y->e->priority)
 		return x->e->priority > y->e->priority ? -1 : 1;
 	return x->srcidx < y->srcidx ? -1 : x->srcidx > y->srcidx;
@@ -125,7 +137,7 @@ policy_select(const struct list_conf *l, struct source_state *st, size_t n, time
 	for (i = 0; i < candsz; i++) {
 		const struct entity	*e = cands[i].e;
 
-		if (sel->entsz > 0 && strcmp(sel->ents[sel->entsz - 1]->id, e->id) == 0) {
+		if (sel->entsz > 0 && same_entity(sel->ents[sel->entsz - 1], e)) {
 			add_drop(sel, e->id, R_ENTITY_DEDUPED, "source %s lost to source %s",
 			    e->src, sel->ents[sel->entsz - 1]->src);
 			continue;

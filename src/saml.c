@@ -420,7 +420,7 @@ struct walk {
 	size_t			 max;
 	size_t			 count;		/* EntityDescriptors seen */
 	struct entity_set	*out;
-	size_t			 entcap, dropcap;
+	size_t			 entcap;
 };
 
 static void
@@ -431,21 +431,15 @@ drop_add(struct walk *w, const char *id, enum reason r, const char *fmt, ...)
 static void
 drop_add(struct walk *w, const char *id, enum reason r, const char *fmt, ...)
 {
-	struct drop	*d;
 	va_list		 ap;
-	char		 buf[512], idbuf[256];
+	char		 buf[512];
+	struct drop	*d;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (w->out->dropsz == w->dropcap) {
-		w->dropcap = w->dropcap ? w->dropcap * 2 : 16;
-		w->out->drops = xreallocarray(w->out->drops, w->dropcap, sizeof(*d));
-	}
-	d = &w->out->drops[w->out->dropsz++];
-	d->id = xstrdup(id != NULL ? log_sanitize(id, strlen(id), idbuf, sizeof(idbuf)) : "(unknown)");
-	d->reason = r;
-	d->detail = xstrdup(buf);
+	entity_set_drop(w->out, id, r, "%s", buf);
+	d = &w->out->drops[w->out->dropsz - 1];
 	log_debug("%s: dropped entity %s: %s: %s", w->opts->source ? w->opts->source : "-",
 	    d->id, reason_code(r), d->detail);
 }
@@ -1088,83 +1082,4 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 	if (rc == -1)
 		entity_set_free(out);
 	return rc;
-}
-
-/* ------------------------------------------------------------ free / copy */
-
-void
-entity_free(struct entity *e)
-{
-	size_t	 i;
-
-	if (e == NULL)
-		return;
-	free(e->id);
-	for (i = 0; i < e->keysz; i++) {
-		free(e->keys[i].cert);
-		free(e->keys[i].spki);
-	}
-	free(e->keys);
-	free(e->ra);
-	strv_free(e->categories, e->categoriesz);
-	free(e->org);
-	free(e->xml);
-	memset(e, 0, sizeof(*e));
-}
-
-void
-entity_set_free(struct entity_set *s)
-{
-	size_t	 i;
-
-	if (s == NULL)
-		return;
-	for (i = 0; i < s->entitiesz; i++)
-		entity_free(&s->entities[i]);
-	free(s->entities);
-	for (i = 0; i < s->dropsz; i++) {
-		free(s->drops[i].id);
-		free(s->drops[i].detail);
-	}
-	free(s->drops);
-	free(s->name);
-	free(s->signer);
-	memset(s, 0, sizeof(*s));
-	s->cache_duration = -1;
-}
-
-/* Copy n bytes into fresh memory (NULL stays NULL). */
-static void *
-memdup(const void *p, size_t n)
-{
-	void	*r;
-
-	if (p == NULL)
-		return NULL;
-	r = xmalloc(n + 1);
-	memcpy(r, p, n);
-	((char *)r)[n] = '\0';
-	return r;
-}
-
-void
-entity_copy(struct entity *dst, const struct entity *e)
-{
-	size_t	 i;
-
-	*dst = *e;
-	dst->id = e->id ? xstrdup(e->id) : NULL;
-	dst->ra = e->ra ? xstrdup(e->ra) : NULL;
-	dst->org = e->org ? xstrdup(e->org) : NULL;
-	dst->xml = memdup(e->xml, e->xmlsz);
-	dst->keys = e->keysz ? xcalloc(e->keysz, sizeof(*dst->keys)) : NULL;
-	for (i = 0; i < e->keysz; i++) {
-		dst->keys[i] = e->keys[i];
-		dst->keys[i].cert = memdup(e->keys[i].cert, e->keys[i].certsz);
-		dst->keys[i].spki = memdup(e->keys[i].spki, e->keys[i].spkisz);
-	}
-	dst->categories = NULL;
-	dst->categoriesz = 0;
-	for (i = 0; i < e->categoriesz; i++)
-		strv_push(&dst->categories, &dst->categoriesz, e->categories[i]);
 }

@@ -93,6 +93,20 @@ main(int argc, char *argv[])
 	    i < (size_t)fedtrust_entity_scope_count(e); i++)
 		printf(" %s", fedtrust_entity_scope(e, i));
 	printf("\n");
+	/* OpenID Federation: the trust anchor, and the marks still valid now. */
+	if (fedtrust_entity_ta(e) != NULL)
+		printf("trust anchor: %s\n", fedtrust_entity_ta(e));
+	for (i = 0; i < fedtrust_entity_trust_mark_count(e); i++)
+		printf("trust mark: %s%s\n", fedtrust_entity_trust_mark_type(e, i),
+		    fedtrust_entity_has_trust_mark(e, fedtrust_entity_trust_mark_type(e, i), now) ?
+		    "" : " (expired)");
+	/* X.509 / RFC 8705: which certificate names identify this partner. */
+	if (fedtrust_entity_names_kind(e) != NULL) {
+		printf("certificate %s:", fedtrust_entity_names_kind(e));
+		for (i = 0; i < fedtrust_entity_name_count(e); i++)
+			printf(" \"%s\"", fedtrust_entity_name(e, i));
+		printf("\n");
+	}
 	for (i = 0; i < fedtrust_entity_key_count(e); i++) {
 		k = fedtrust_entity_key(e, i);	/* borrowed: valid until the bundle is freed */
 		printf("key %s kid=%s purposes:", fedtrust_key_jkt(k),

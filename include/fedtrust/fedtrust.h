@@ -207,6 +207,57 @@ long		 fedtrust_entity_scope_count(const struct fedtrust_entity *);
 const char	*fedtrust_entity_scope(const struct fedtrust_entity *, size_t i);
 /* 1 when every scope of the space-separated list is allowed, else 0. */
 int		 fedtrust_entity_allows_scopes(const struct fedtrust_entity *, const char *scopes);
+/*
+ * SAML entity attributes ("ec": entity categories, assurance
+ * certifications), in bundle order; the count is 0 when absent.
+ */
+size_t		 fedtrust_entity_category_count(const struct fedtrust_entity *);
+const char	*fedtrust_entity_category(const struct fedtrust_entity *, size_t i);	/* or NULL */
+
+/*
+ * OpenID Federation: the Trust Anchor of the selected chain (or NULL) and
+ * the path from the subject upwards, intermediates then the TA ("path";
+ * the count is 0 when absent).
+ */
+const char	*fedtrust_entity_ta(const struct fedtrust_entity *);		/* or NULL */
+size_t		 fedtrust_entity_path_count(const struct fedtrust_entity *);
+const char	*fedtrust_entity_path(const struct fedtrust_entity *, size_t i);	/* or NULL */
+
+/*
+ * Trust marks verified by the operator ("tm").  The type is the mark's
+ * trust_mark_type (or NULL past the end); exp is the mark's exp, 0 when it
+ * has none.  has_trust_mark is 1 when a mark of exactly that type is
+ * present and not expired at now (now < exp; a mark without exp does not
+ * expire on its own: the entity's valid_until still bounds it), else 0.
+ */
+size_t		 fedtrust_entity_trust_mark_count(const struct fedtrust_entity *);
+const char	*fedtrust_entity_trust_mark_type(const struct fedtrust_entity *, size_t i);
+time_t		 fedtrust_entity_trust_mark_exp(const struct fedtrust_entity *, size_t i);
+int		 fedtrust_entity_has_trust_mark(const struct fedtrust_entity *, const char *type,
+		    time_t now);
+
+/*
+ * Expected client-certificate names for the RFC 8705 PKI method ("names"):
+ * the kind is "subject_dn", "san_dns", "san_uri", "san_ip" or "san_email"
+ * (static), or NULL when the entity has none (count 0).  subject_dn has
+ * exactly one name.
+ */
+const char	*fedtrust_entity_names_kind(const struct fedtrust_entity *);	/* or NULL */
+size_t		 fedtrust_entity_name_count(const struct fedtrust_entity *);
+const char	*fedtrust_entity_name(const struct fedtrust_entity *, size_t i);	/* or NULL */
+/*
+ * 1 when kind is the entity's names kind and value equals one of its names,
+ * byte for byte, else 0.  The caller passes the presented certificate's
+ * subject DN (kind "subject_dn") or each of its SANs of the kind asked for,
+ * after validating the chain to the entity's "ca" keys.  Exact comparison
+ * only: no DN re-encoding, no case folding of DNS names or e-mail
+ * addresses, no IP address parsing, so both sides must use the textual form
+ * of the partner's registration (RFC 4514 DN string, dotted or RFC 5952 IP).
+ * An empty value never matches.
+ */
+int		 fedtrust_entity_matches_cert_name(const struct fedtrust_entity *,
+		    const char *kind, const char *value);
+
 size_t		 fedtrust_entity_key_count(const struct fedtrust_entity *);
 const struct fedtrust_key *fedtrust_entity_key(const struct fedtrust_entity *, size_t i);
 

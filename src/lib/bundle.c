@@ -567,68 +567,119 @@ key_check(const json_t *k, const json_t *ent, const char *what, struct fedtrust_
 
 /* ------------------------------------------------------------ entities */
 
-/* Optional members of an entity (4.4, 4.15). 0 / -1 (FEDTRUST_E_BUNDLE). */
+/*
+ * Trust marks ("tm", 4.4): an array of {type, exp?} with exp a positive
+ * integer, parsed once into the slots at *tms (advanced), which the caller
+ * sized from the same arrays.  0 / -1 (FEDTRUST_E_BUNDLE).
+ */
 static int
-entity_optional(const json_t *e, const char *what, struct fedtrust_entity *out,
-    struct fedtrust_error *err)
+entity_tms(const json_t *e, const char *what, struct fedtrust_entity *out,
+    struct fedtrustp_tm **tms, struct fedtrust_error *err)
 {
 	const json_t	*v, *m;
-	const char	*s, *k;
-	size_t		 i, n;
-	int		 bad = 0;
+	const char	*type;
+	size_t		 i;
+	int64_t		 x;
+	int		 rc;
 
-	if (bstr(e, what, "ra", 0, &out->ra, err) == -1 ||
-	    bstr(e, what, "org", 0, &out->org, err) == -1 ||
-	    bstr(e, what, "ta", 0, &s, err) == -1 ||
-	    bstr(e, what, "mdig", 0, &s, err) == -1)
-		return -1;
-	if (s != NULL && !fedtrustp_is_b64u256(s))
-		return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-		    "%s: \"mdig\" is not a base64url SHA-256", what);
-	str_array(e, what, "path", 0, 0, &bad, err);
-	str_array(e, what, "ec", 0, 0, &bad, err);
-	out->scopes = str_array(e, what, "scopes", 0, 0, &bad, err);
-	if (bad)
-		return -1;
-	if ((v = json_object_get(e, "tm")) != NULL) {
-		if (!json_is_array(v))
+	if ((v = json_object_get(e, "tm")) == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE, "%s: \"tm\" is not an array",
+		    what);
+	out->tms = *tms;
+	json_array_foreach(v, i, m) {
+		x = 0;
+		rc = -1;
+		/* exp 0 means "none" to the accessors: a real exp is positive. */
+		if (!json_is_object(m) ||
+		    (type = json_string_value(json_object_get(m, "type"))) == NULL ||
+		    (rc = bint(m, what, "exp", 0, &x, err)) == -1 || (rc == 1 && x < 1))
 			return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-			    "%s: \"tm\" is not an array", what);
-		json_array_foreach(v, i, m) {
-			int64_t	 x;
-
-			if (!json_is_object(m) || !json_is_string(json_object_get(m, "type")) ||
-			    bint(m, what, "exp", 0, &x, err) == -1)
-				return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-				    "%s: \"tm\"[%zu] is not {type, exp?}", what, i);
-		}
-	}
-	if ((v = json_object_get(e, "names")) != NULL) {
-		if (!json_is_object(v) || json_object_size(v) != 1)
-			return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-			    "%s: \"names\" is not an object with exactly one member", what);
-		n = 0;
-		json_object_foreach((json_t *)v, k, m) {
-			if (!one_of(k, names_members))
-				return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-				    "%s: unknown member in \"names\"", what);
-			if (strcmp(k, "subject_dn") == 0 ? !json_is_string(m) :
-			    str_array(v, what, k, 1, 0, &bad, err) == NULL)
-				return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
-				    "%s: \"names\".\"%s\" has the wrong type", what, k);
-			n++;
-		}
+			    "%s: \"tm\"[%zu] is not {type, exp?} with a positive exp", what, i);
+		(*tms)->type = type;
+		(*tms)->exp = (time_t)x;
+		(*tms)++;
+		out->ntms++;
 	}
 	return 0;
 }
 
 /*
- * Check entity i (4.4) and fill ents[i], its keys going to *keys (advanced).
- * 0 / -1.
+ * Expected certificate names ("names", 4.4): exactly one member, subject_dn
+ * (a string) or san_* (an array of strings).  The kind points to the static
+ * member name.  0 / -1 (FEDTRUST_E_BUNDLE).
+ */
+static int
+entity_names(const json_t *e, const char *what, struct fedtrust_entity *out,
+    struct fedtrust_error *err)
+{
+	const json_t	*v, *m;
+	const char	*k;
+	size_t		 i;
+	int		 bad = 0;
+
+	if ((v = json_object_get(e, "names")) == NULL)
+		return 0;
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
+		    "%s: \"names\" is not an object with exactly one member", what);
+	json_object_foreach((json_t *)v, k, m) {
+		for (i = 0; names_members[i] != NULL && strcmp(k, names_members[i]) != 0; i++)
+			;
+		if (names_members[i] == NULL)
+			return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
+			    "%s: unknown member in \"names\"", what);
+		if (strcmp(k, "subject_dn") == 0 ? !json_is_string(m) :
+		    str_array(v, what, k, 1, 0, &bad, err) == NULL)
+			return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
+			    "%s: \"names\".\"%s\" has the wrong type", what, k);
+		out->names_kind = names_members[i];
+		out->names = m;
+	}
+	return 0;
+}
+
+/*
+ * Optional members of an entity (4.4, 4.15), kept for the accessors; trust
+ * marks go to the slots at *tms (advanced).  0 / -1 (FEDTRUST_E_BUNDLE).
+ */
+static int
+entity_optional(const json_t *e, const char *what, struct fedtrust_entity *out,
+    struct fedtrustp_tm **tms, struct fedtrust_error *err)
+{
+	const char	*s;
+	int		 bad = 0;
+
+	if (bstr(e, what, "ra", 0, &out->ra, err) == -1 ||
+	    bstr(e, what, "org", 0, &out->org, err) == -1 ||
+	    bstr(e, what, "ta", 0, &out->ta, err) == -1 ||
+	    bstr(e, what, "mdig", 0, &s, err) == -1)
+		return -1;
+	if (s != NULL && !fedtrustp_is_b64u256(s))
+		return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
+		    "%s: \"mdig\" is not a base64url SHA-256", what);
+	out->path = str_array(e, what, "path", 0, 0, &bad, err);
+	if (!bad)
+		out->ec = str_array(e, what, "ec", 0, 0, &bad, err);
+	if (!bad)
+		out->scopes = str_array(e, what, "scopes", 0, 0, &bad, err);
+	if (bad)
+		return -1;
+	if (entity_tms(e, what, out, tms, err) == -1 ||
+	    entity_names(e, what, out, err) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Check entity i (4.4) and fill ents[i], its keys going to *keys and its
+ * trust marks to *tms (both advanced).  0 / -1.
  */
 static int
 entity_check(struct fedtrust_bundle *b, const json_t *e, size_t idx, const json_t *sources,
-    struct fedtrust_key **keys, struct ec_groups *gs, struct fedtrust_error *err)
+    struct fedtrust_key **keys, struct fedtrustp_tm **tms, struct ec_groups *gs,
+    struct fedtrust_error *err)
 {
 	struct fedtrust_entity	*out = &b->ents[idx];
 	const json_t		*ka, *k;
@@ -668,7 +719,7 @@ entity_check(struct fedtrust_bundle *b, const json_t *e, size_t idx, const json_
 		    fedtrustp_sanitize(out->src, strlen(out->src), buf, sizeof(buf)));
 	if ((out->roles = str_array(e, what, "roles", 1, 1, &bad, err)) == NULL)
 		return -1;
-	if (entity_optional(e, what, out, err) == -1)
+	if (entity_optional(e, what, out, tms, err) == -1)
 		return -1;
 	out->valid_until = (time_t)(vu < b->exp ? vu : b->exp);
 
@@ -793,10 +844,11 @@ index_entities(struct fedtrust_bundle *b, struct fedtrust_error *err)
 static int
 structure_check(struct fedtrust_bundle *b, struct fedtrust_error *err)
 {
-	const json_t		*ents, *e, *ka, *sources;
+	const json_t		*ents, *e, *ka, *tm, *sources;
 	struct fedtrust_key	*kp;
+	struct fedtrustp_tm	*tp;
 	struct ec_groups	 gs = { { NULL, NULL, NULL } };
-	size_t			 i, nk = 0;
+	size_t			 i, nk = 0, nt = 0;
 
 	sources = json_object_get(b->payload, "sources");
 	if (sources == NULL)
@@ -808,19 +860,25 @@ structure_check(struct fedtrust_bundle *b, struct fedtrust_error *err)
 		return fedtrustp_error_set(err, FEDTRUST_E_BUNDLE,
 		    "\"entities\" is %s", ents == NULL ? "missing" : "not an array");
 	/* Size the arrays first so that the index never reallocates. */
-	json_array_foreach(ents, i, e)
+	json_array_foreach(ents, i, e) {
 		if (json_is_array(ka = json_object_get(e, "keys")))
 			nk += json_array_size(ka);
+		if (json_is_array(tm = json_object_get(e, "tm")))
+			nt += json_array_size(tm);
+	}
 	if ((b->ents = fedtrustp_calloc(json_array_size(ents) ? json_array_size(ents) : 1,
 	    sizeof(*b->ents))) == NULL ||
-	    (b->keys = fedtrustp_calloc(nk ? nk : 1, sizeof(*b->keys))) == NULL)
+	    (b->keys = fedtrustp_calloc(nk ? nk : 1, sizeof(*b->keys))) == NULL ||
+	    (b->tms = fedtrustp_calloc(nt ? nt : 1, sizeof(*b->tms))) == NULL)
 		return fedtrustp_error_set(err, FEDTRUST_E_NOMEM, "bundle: out of memory");
 	b->keycap = nk;
+	b->ntms = nt;
 	kp = b->keys;
+	tp = b->tms;
 	json_array_foreach(ents, i, e) {
 		/* nents counts filled rows so that free releases partial work. */
 		b->nents = i + 1;
-		if (entity_check(b, e, i, sources, &kp, &gs, err) == -1) {
+		if (entity_check(b, e, i, sources, &kp, &tp, &gs, err) == -1) {
 			ec_groups_free(&gs);
 			return -1;
 		}
@@ -990,6 +1048,7 @@ fedtrust_bundle_free(struct fedtrust_bundle *b)
 	fedtrustp_free(b->x5t);
 	fedtrustp_free(b->htab);
 	fedtrustp_free(b->keys);
+	fedtrustp_free(b->tms);
 	fedtrustp_free(b->ents);
 	json_decref(b->payload);
 	fedtrustp_free(b);

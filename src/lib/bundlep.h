@@ -40,15 +40,28 @@ struct fedtrust_key {
 	size_t		 derlen;
 };
 
+/* One verified trust mark of an entity ("tm", 4.4). */
+struct fedtrustp_tm {
+	const char	*type;		/* trust_mark_type, borrowed from the payload */
+	time_t		 exp;		/* 0 when the mark has no exp */
+};
+
 struct fedtrust_entity {
 	const char		*id;
 	const char		*proto;
 	const char		*src;
 	const char		*ra;		/* or NULL */
 	const char		*org;		/* or NULL */
+	const char		*ta;		/* OIDF trust anchor, or NULL */
 	time_t			 valid_until;	/* already min(valid_until, bundle exp) */
 	const json_t		*roles;		/* array of strings */
 	const json_t		*scopes;	/* array of strings, NULL = unrestricted */
+	const json_t		*path;		/* array of strings, or NULL */
+	const json_t		*ec;		/* array of strings, or NULL */
+	const char		*names_kind;	/* static "subject_dn", "san_dns", ... or NULL */
+	const json_t		*names;		/* a string (subject_dn) or an array, or NULL */
+	struct fedtrustp_tm	*tms;		/* slice of the bundle's trust mark array */
+	size_t			 ntms;
 	struct fedtrust_key	*keys;		/* slice of the bundle's key array */
 	size_t			 nkeys;
 };
@@ -71,6 +84,8 @@ struct fedtrust_bundle {
 	struct fedtrust_key	*keys;		/* every kept key, entity after entity */
 	size_t			 nkeys;
 	size_t			 keycap;	/* slots allocated (each may own memory) */
+	struct fedtrustp_tm	*tms;		/* every trust mark, entity after entity */
+	size_t			 ntms;
 	struct fedtrustp_x5t	*x5t;
 	size_t			 nx5t;
 	/* Open addressing: entity index + 1 (0 = empty) by hash of (id, proto). */

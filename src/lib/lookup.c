@@ -246,6 +246,119 @@ fedtrust_entity_allows_scopes(const struct fedtrust_entity *e, const char *scope
 	return 1;
 }
 
+/* ------------------------------------------------------------ entity: OIDF, SAML, X.509 */
+
+const char *
+fedtrust_entity_ta(const struct fedtrust_entity *e)
+{
+	return e->ta;
+}
+
+/* json_array_size() and json_array_get() answer 0 and NULL for an absent array. */
+size_t
+fedtrust_entity_path_count(const struct fedtrust_entity *e)
+{
+	return json_array_size(e->path);
+}
+
+const char *
+fedtrust_entity_path(const struct fedtrust_entity *e, size_t i)
+{
+	return json_string_value(json_array_get(e->path, i));
+}
+
+size_t
+fedtrust_entity_category_count(const struct fedtrust_entity *e)
+{
+	return json_array_size(e->ec);
+}
+
+const char *
+fedtrust_entity_category(const struct fedtrust_entity *e, size_t i)
+{
+	return json_string_value(json_array_get(e->ec, i));
+}
+
+size_t
+fedtrust_entity_trust_mark_count(const struct fedtrust_entity *e)
+{
+	return e->ntms;
+}
+
+const char *
+fedtrust_entity_trust_mark_type(const struct fedtrust_entity *e, size_t i)
+{
+	return i < e->ntms ? e->tms[i].type : NULL;
+}
+
+/* The mark's exp, or 0 when it has none (or i is past the end). */
+time_t
+fedtrust_entity_trust_mark_exp(const struct fedtrust_entity *e, size_t i)
+{
+	return i < e->ntms ? e->tms[i].exp : 0;
+}
+
+/*
+ * 1 when a mark of exactly this type is present and not expired at now
+ * (now < exp; a mark without exp does not expire here).  The same type may
+ * appear more than once (several issuers): any live one counts.
+ */
+int
+fedtrust_entity_has_trust_mark(const struct fedtrust_entity *e, const char *type, time_t now)
+{
+	size_t	 i;
+
+	for (i = 0; type != NULL && i < e->ntms; i++)
+		if (strcmp(e->tms[i].type, type) == 0 &&
+		    (e->tms[i].exp == 0 || now < e->tms[i].exp))
+			return 1;
+	return 0;
+}
+
+const char *
+fedtrust_entity_names_kind(const struct fedtrust_entity *e)
+{
+	return e->names_kind;
+}
+
+/* subject_dn is one string; the san_* kinds are arrays. */
+size_t
+fedtrust_entity_name_count(const struct fedtrust_entity *e)
+{
+	if (e->names == NULL)
+		return 0;
+	return json_is_string(e->names) ? 1 : json_array_size(e->names);
+}
+
+const char *
+fedtrust_entity_name(const struct fedtrust_entity *e, size_t i)
+{
+	if (json_is_string(e->names))
+		return i == 0 ? json_string_value(e->names) : NULL;
+	return json_string_value(json_array_get(e->names, i));
+}
+
+/*
+ * RFC 8705 2.1.2 name check: 1 when the entity's names are of this kind and
+ * value is one of them, byte for byte.  No DN, case or IP normalisation; an
+ * empty value never matches (a certificate with an empty subject).
+ */
+int
+fedtrust_entity_matches_cert_name(const struct fedtrust_entity *e, const char *kind,
+    const char *value)
+{
+	size_t	 i, n;
+
+	if (e->names_kind == NULL || kind == NULL || value == NULL || value[0] == '\0' ||
+	    strcmp(kind, e->names_kind) != 0)
+		return 0;
+	n = fedtrust_entity_name_count(e);
+	for (i = 0; i < n; i++)
+		if (strcmp(fedtrust_entity_name(e, i), value) == 0)
+			return 1;
+	return 0;
+}
+
 size_t
 fedtrust_entity_key_count(const struct fedtrust_entity *e)
 {

@@ -2,7 +2,7 @@
 """A small HTTPS server with misbehaving routes, for fedtrust's fetch tests.
 
   httpsd.py --cert server.pem --key server.key --root DIR --port-file FILE
-            [--lifetime 120] [--no-tls]
+            [--lifetime 120] [--no-tls] [--routes FILE]
 
 Binds 127.0.0.1 on an ephemeral port, writes the port number to --port-file
 once listening (atomically), logs one line per request to stdout
@@ -25,12 +25,21 @@ Routes:
   /headers?n=N&len=L     N junk headers of L bytes each
   /html                  200 with an HTML error page
   /empty                 200 with an empty body
+
+--routes FILE: a JSON table {"<path?query>": {"status": N, "type": "...",
+"body": "..."}} (tests/tools/mkoidf.py writes one) answers first, re-read on
+every request (a test starts the server, learns the port, then writes the
+table; a missing or half-written file answers nothing).  A request matches a
+key exactly, else a key with the same path and the same query parameters in
+any order and percent-encoding, else the key "<path>?*" when the request has
+a query; a request matching no key goes to the routes above.
 """
 import argparse
 import email.utils
 import gzip
 import hashlib
 import http.server
+import json
 import os
 import ssl
 import sys
@@ -40,6 +49,7 @@ import urllib.parse
 import zlib
 
 ROOT = "."
+ROUTES = None
 BOMBS = {}
 BOMB_LOCK = threading.Lock()
 DISCONNECT = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
@@ -56,6 +66,15 @@ def gzip_bomb(mb):
             parts.append(c.flush())
             BOMBS[mb] = b"".join(parts)
         return BOMBS[mb]
+
+
+def canonical_target(target):
+    """path?query with the query parameters decoded, sorted and re-encoded one way."""
+    path, _, query = target.partition("?")
+    pairs = sorted(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    q = "&".join("%s=%s" % (urllib.parse.quote(k, safe=""), urllib.parse.quote(v, safe=""))
+                 for k, v in pairs)
+    return urllib.parse.unquote(path) + ("?" + q if q else "")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -83,6 +102,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        try:
+            if self.from_table():
+                return
+        except DISCONNECT:
+            self.close_connection = True
+            return
         u = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(u.query))
         parts = u.path.split("/")
@@ -94,6 +119,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             route(parts[2:], q)
         except DISCONNECT:
             self.close_connection = True
+
+    def from_table(self):
+        """Answer from the --routes table; False when it has no entry for the target."""
+        if ROUTES is None:
+            return False
+        try:
+            with open(ROUTES, "rb") as f:
+                table = json.loads(f.read().decode("utf-8"))
+        except (OSError, ValueError):
+            return False
+        r = table.get(self.path)
+        if r is None:
+            want = canonical_target(self.path)
+            r = next((v for k, v in table.items()
+                      if "?*" not in k and canonical_target(k) == want), None)
+        if r is None and "?" in self.path:
+            r = table.get(self.path.split("?", 1)[0] + "?*")
+        if r is None:
+            return False
+        self.simple(int(r.get("status", 200)), r.get("body", "").encode("utf-8"),
+                    r.get("type", "application/octet-stream"))
+        return True
 
     def r_files(self, rest, q):
         # sub-paths are served (a published list: LIST/head.jwt, LIST/bundles/N.jwt);
@@ -231,7 +278,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 def main():
-    global ROOT
+    global ROOT, ROUTES
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
@@ -239,8 +286,10 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--lifetime", type=float, default=120)
     ap.add_argument("--no-tls", action="store_true")
+    ap.add_argument("--routes", default=None)
     a = ap.parse_args()
     ROOT = a.root
+    ROUTES = a.routes
     srv = Server(("127.0.0.1", 0), Handler)
     if not a.no_tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

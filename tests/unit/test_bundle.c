@@ -4,7 +4,8 @@
  * own signer over payloads made with jansson, so nothing depends on the
  * producer.  Covers acceptance and indexing, lookups, every bundle/JWS case
  * of security-rules.md section 6 that applies to bundles (each with its
- * error code), the stored-state rules of bundle-format.md 4.9, failing
+ * error code), the OIDF, SAML and X.509 entity members (ta, path, tm, ec,
+ * names) and their accessors, the stored-state rules of bundle-format.md 4.9, failing
  * every allocation in turn, and (as information) timing of a
  * 10,000-entity bundle.
  */
@@ -872,6 +873,29 @@ e_ignored_key(json_t *p)
 	    "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"));
 }
 static void e_no_sources(json_t *p) { json_object_del(p, "sources"); }
+/* The new members of 4.4 on the oidf RP (entity 2) and the x509 partner (3). */
+static void e_ta_number(json_t *p) { json_object_set_new(ent(p, 2), "ta", json_integer(1)); }
+static void e_path_number(json_t *p) { json_object_set_new(ent(p, 2), "path", json_pack("[s,i]", "https://ta.example", 1)); }
+static void e_path_string(json_t *p) { json_object_set_new(ent(p, 2), "path", json_string("https://ta.example")); }
+static void e_ec_object(json_t *p) { json_object_set_new(ent(p, 0), "ec", json_pack("[{}]")); }
+static void e_tm_object(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("{s:s}", "type", "https://tm.example/a")); }
+static void e_tm_no_type(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("[{s:I}]", "exp", (json_int_t)(NOW + 60))); }
+static void e_tm_type_number(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("[{s:i}]", "type", 5)); }
+static void e_tm_exp_string(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("[{s:s,s:s}]", "type", "https://tm.example/a", "exp", "soon")); }
+static void e_tm_exp_zero(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("[{s:s,s:i}]", "type", "https://tm.example/a", "exp", 0)); }
+static void e_tm_exp_neg(json_t *p) { json_object_set_new(ent(p, 2), "tm", json_pack("[{s:s,s:i}]", "type", "https://tm.example/a", "exp", -5)); }
+static void
+e_tm_ok(json_t *p)
+{
+	/* A mark already expired at verify time is structure, not an error. */
+	json_object_set_new(ent(p, 2), "tm", json_pack("[{s:s,s:I},{s:s}]", "type",
+	    "https://tm.example/a", "exp", (json_int_t)(NOW - 10), "type", "https://tm.example/b"));
+}
+static void e_names_unknown(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("{s:[s]}", "san_rid", "x")); }
+static void e_names_dns_string(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("{s:s}", "san_dns", "client.partner.example")); }
+static void e_names_dn_array(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("{s:[s]}", "subject_dn", "CN=x")); }
+static void e_names_dns_number(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("{s:[i]}", "san_dns", 1)); }
+static void e_names_array(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("[s]", "CN=x")); }
 
 static void
 test_claims_structure(void **state)
@@ -919,6 +943,22 @@ test_claims_structure(void **state)
 		{ e_purpose, FEDTRUST_E_BUNDLE, "unknown purpose" },
 		{ e_vu_string, FEDTRUST_E_BUNDLE, "valid_until a string" },
 		{ e_ignored_key, FEDTRUST_OK, "X25519 key ignored" },
+		{ e_ta_number, FEDTRUST_E_BUNDLE, "ta a number" },
+		{ e_path_number, FEDTRUST_E_BUNDLE, "path with a number" },
+		{ e_path_string, FEDTRUST_E_BUNDLE, "path a string" },
+		{ e_ec_object, FEDTRUST_E_BUNDLE, "ec with an object" },
+		{ e_tm_object, FEDTRUST_E_BUNDLE, "tm an object" },
+		{ e_tm_no_type, FEDTRUST_E_BUNDLE, "tm without type" },
+		{ e_tm_type_number, FEDTRUST_E_BUNDLE, "tm type a number" },
+		{ e_tm_exp_string, FEDTRUST_E_BUNDLE, "tm exp a string" },
+		{ e_tm_exp_zero, FEDTRUST_E_BUNDLE, "tm exp 0" },
+		{ e_tm_exp_neg, FEDTRUST_E_BUNDLE, "tm exp negative" },
+		{ e_tm_ok, FEDTRUST_OK, "tm expired and without exp" },
+		{ e_names_unknown, FEDTRUST_E_BUNDLE, "names with an unknown kind" },
+		{ e_names_dns_string, FEDTRUST_E_BUNDLE, "names san_dns a string" },
+		{ e_names_dn_array, FEDTRUST_E_BUNDLE, "names subject_dn an array" },
+		{ e_names_dns_number, FEDTRUST_E_BUNDLE, "names san_dns with a number" },
+		{ e_names_array, FEDTRUST_E_BUNDLE, "names an array" },
 	};
 	char	*jws;
 	size_t	 i;
@@ -944,6 +984,211 @@ test_claims_structure(void **state)
 		fedtrust_bundle_free(b);
 		free(jws);
 	}
+}
+
+/* ------------------------------------------------------------ OIDF, SAML, X.509 members */
+
+#define TA	"https://ta.example.org"
+#define INT	"https://int.example.org"
+#define TM_A	"https://tm.example.org/certified"
+#define TM_OLD	"https://tm.example.org/expired"
+#define TM_NOEXP "https://tm.example.org/no-exp"
+#define TM_TWO	"https://tm.example.org/two-issuers"
+#define DN	"CN=Partner Client,O=Partner Ltd,C=DE"
+
+static json_t	*x_cakey;	/* the x509 partner's ca key, for e_gateway */
+
+/*
+ * Adds an OIDF provider (ta, path, four trust marks, scopes), an X.509
+ * partner with a ca key and a subject DN, and entity categories on the
+ * SAML IdP, keeping (id, proto) order.
+ */
+static void
+e_gateway(json_t *p)
+{
+	json_t	*ents = json_object_get(p, "entities"), *op, *x;
+
+	op = json_pack("{s:s,s:s,s:[s],s:s,s:I,s:s,s:[s,s],s:[s],"
+	    "s:[{s:s,s:I},{s:s,s:I},{s:s},{s:s,s:I},{s:s,s:I}],s:[o]}",
+	    "id", "https://op.example.org", "proto", "oidf", "roles", "openid_provider",
+	    "src", "fedx", "valid_until", (json_int_t)(NOW + 7200), "ta", TA,
+	    "path", INT, TA, "scopes", "openid",
+	    "tm", "type", TM_A, "exp", (json_int_t)(NOW + 3600),
+	    "type", TM_OLD, "exp", (json_int_t)(NOW - 10),
+	    "type", TM_NOEXP,
+	    "type", TM_TWO, "exp", (json_int_t)(NOW - 100),
+	    "type", TM_TWO, "exp", (json_int_t)(NOW + 100),
+	    "keys", key_jwk(ek_ed, "jwt", "chain"));
+	x = json_pack("{s:s,s:s,s:[s],s:s,s:I,s:{s:s},s:[O]}",
+	    "id", "partner-x.example", "proto", "x509", "roles", "tls_client",
+	    "src", "static", "valid_until", (json_int_t)(NOW + 7200),
+	    "names", "subject_dn", DN, "keys", x_cakey);
+	assert_non_null(op);
+	assert_non_null(x);
+	json_array_insert_new(ents, 1, op);
+	json_array_insert_new(ents, 4, x);
+	json_object_set_new(ent(p, 0), "ec", json_pack("[s,s]",
+	    "http://refeds.org/category/research-and-scholarship",
+	    "https://refeds.org/sirtfi"));
+}
+
+static void e_names_empty(json_t *p) { json_object_set_new(ent(p, 3), "names", json_pack("{s:s}", "subject_dn", "")); }
+
+static void
+test_entity_members(void **state)
+{
+	struct fedtrust_error		 err;
+	struct fedtrust_bundle		*b;
+	const struct fedtrust_entity	*e;
+	EVP_PKEY			*xk;
+	unsigned char			*xcert;
+	size_t				 xcertlen, i;
+	char				*jws;
+
+	(void)state;
+	xk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(xk);
+	xcert = mkcert(xk, "Partner Issuing CA", &xcertlen);
+	x_cakey = key_jwk(xk, "ca", "local");
+	key_add_cert(x_cakey, xcert, xcertlen);
+	jws = bundle_with(e_gateway, k_cur);
+	json_decref(x_cakey);
+	b = expect_accept(jws, NULL, NULL, "gateway members");
+	assert_int_equal(fedtrust_bundle_entity_count(b), 6);
+
+	/* OIDF: trust anchor, path from the subject upwards, marks. */
+	e = fedtrust_lookup(b, "https://op.example.org", "oidf", NOW, &err);
+	assert_non_null(e);
+	assert_string_equal(fedtrust_entity_ta(e), TA);
+	assert_int_equal(fedtrust_entity_path_count(e), 2);
+	assert_string_equal(fedtrust_entity_path(e, 0), INT);
+	assert_string_equal(fedtrust_entity_path(e, 1), TA);
+	assert_null(fedtrust_entity_path(e, 2));
+	assert_int_equal(fedtrust_entity_scope_count(e), 1);
+	assert_int_equal(fedtrust_entity_trust_mark_count(e), 5);
+	assert_string_equal(fedtrust_entity_trust_mark_type(e, 0), TM_A);
+	assert_int_equal(fedtrust_entity_trust_mark_exp(e, 0), NOW + 3600);
+	assert_string_equal(fedtrust_entity_trust_mark_type(e, 1), TM_OLD);
+	assert_int_equal(fedtrust_entity_trust_mark_exp(e, 1), NOW - 10);
+	assert_string_equal(fedtrust_entity_trust_mark_type(e, 2), TM_NOEXP);
+	assert_int_equal(fedtrust_entity_trust_mark_exp(e, 2), 0);
+	assert_null(fedtrust_entity_trust_mark_type(e, 5));
+	assert_int_equal(fedtrust_entity_trust_mark_exp(e, 5), 0);
+	/* has_trust_mark: live until exp (exclusive); an expired mark does not count. */
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_A, NOW), 1);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_A, NOW + 3599), 1);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_A, NOW + 3600), 0);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_OLD, NOW), 0);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_OLD, NOW - 11), 1);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_NOEXP, NOW + 10000000), 1);
+	/* The same type twice: the live one counts, until it too expires. */
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_TWO, NOW), 1);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_TWO, NOW + 100), 0);
+	/* Exact bytes only. */
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, "https://tm.example.org/", NOW), 0);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_A "/", NOW), 0);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, "HTTPS://tm.example.org/certified",
+	    NOW), 0);
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, NULL, NOW), 0);
+	/* No names, no categories. */
+	assert_null(fedtrust_entity_names_kind(e));
+	assert_int_equal(fedtrust_entity_name_count(e), 0);
+	assert_null(fedtrust_entity_name(e, 0));
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", DN), 0);
+	assert_int_equal(fedtrust_entity_category_count(e), 0);
+	assert_null(fedtrust_entity_category(e, 0));
+
+	/* X.509 partner: a ca key and the expected subject DN. */
+	e = fedtrust_lookup(b, "partner-x.example", "x509", NOW, &err);
+	assert_non_null(e);
+	assert_true(fedtrust_key_has_purpose(fedtrust_entity_key(e, 0), "ca"));
+	assert_string_equal(fedtrust_entity_names_kind(e), "subject_dn");
+	assert_int_equal(fedtrust_entity_name_count(e), 1);
+	assert_string_equal(fedtrust_entity_name(e, 0), DN);
+	assert_null(fedtrust_entity_name(e, 1));
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", DN), 1);
+	/* No DN normalisation: order, spacing and case matter. */
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn",
+	    "CN=Partner Client, O=Partner Ltd, C=DE"), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn",
+	    "C=DE,O=Partner Ltd,CN=Partner Client"), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn",
+	    "cn=Partner Client,O=Partner Ltd,C=DE"), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", "CN=Partner Client"),
+	    0);
+	/* The kind must be the registered one. */
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "san_dns", DN), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, NULL, DN), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", NULL), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", ""), 0);
+	assert_null(fedtrust_entity_ta(e));
+	assert_int_equal(fedtrust_entity_path_count(e), 0);
+	assert_null(fedtrust_entity_path(e, 0));
+	assert_int_equal(fedtrust_entity_trust_mark_count(e), 0);
+	assert_null(fedtrust_entity_trust_mark_type(e, 0));
+	assert_int_equal(fedtrust_entity_has_trust_mark(e, TM_A, NOW), 0);
+
+	/* The base x509 entity: a san_dns list. */
+	e = fedtrust_lookup(b, "spiffe://partner.example", "x509", NOW, &err);
+	assert_non_null(e);
+	assert_string_equal(fedtrust_entity_names_kind(e), "san_dns");
+	assert_int_equal(fedtrust_entity_name_count(e), 1);
+	assert_string_equal(fedtrust_entity_name(e, 0), "client.partner.example");
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "san_dns",
+	    "client.partner.example"), 1);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "san_dns",
+	    "CLIENT.partner.example"), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "san_dns",
+	    "client.partner.example."), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "san_uri",
+	    "client.partner.example"), 0);
+	assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn",
+	    "client.partner.example"), 0);
+
+	/* An empty expected name never matches (a certificate with an empty subject). */
+	{
+		struct fedtrust_bundle	*b2;
+		char			*jws2 = bundle_with(e_names_empty, k_cur);
+
+		b2 = expect_accept(jws2, NULL, NULL, "empty subject_dn");
+		e = fedtrust_lookup(b2, "spiffe://partner.example", "x509", NOW, &err);
+		assert_non_null(e);
+		assert_int_equal(fedtrust_entity_name_count(e), 1);
+		assert_string_equal(fedtrust_entity_name(e, 0), "");
+		assert_int_equal(fedtrust_entity_matches_cert_name(e, "subject_dn", ""), 0);
+		fedtrust_bundle_free(b2);
+		free(jws2);
+	}
+
+	/* SAML entity categories, in bundle order. */
+	e = fedtrust_lookup(b, "https://idp.example.org/idp", "saml2", NOW, &err);
+	assert_non_null(e);
+	assert_int_equal(fedtrust_entity_category_count(e), 2);
+	assert_string_equal(fedtrust_entity_category(e, 0),
+	    "http://refeds.org/category/research-and-scholarship");
+	assert_string_equal(fedtrust_entity_category(e, 1), "https://refeds.org/sirtfi");
+	assert_null(fedtrust_entity_category(e, 2));
+	assert_null(fedtrust_entity_ta(e));
+	assert_null(fedtrust_entity_names_kind(e));
+
+	/* The oidf RP of the base bundle has none of the new members. */
+	e = fedtrust_lookup(b, "https://rp.example.com", "oidf", NOW, &err);
+	assert_non_null(e);
+	assert_null(fedtrust_entity_ta(e));
+	assert_int_equal(fedtrust_entity_path_count(e), 0);
+	assert_int_equal(fedtrust_entity_trust_mark_count(e), 0);
+	assert_int_equal(fedtrust_entity_category_count(e), 0);
+
+	/* Every entity's marks are its own slice (no overlap between entities). */
+	for (i = 0; i < fedtrust_bundle_entity_count(b); i++) {
+		e = fedtrust_bundle_entity_at(b, i);
+		if (strcmp(fedtrust_entity_id(e), "https://op.example.org") != 0)
+			assert_int_equal(fedtrust_entity_trust_mark_count(e), 0);
+	}
+	fedtrust_bundle_free(b);
+	free(jws);
+	EVP_PKEY_free(xk);
+	OPENSSL_free(xcert);
 }
 
 /* ------------------------------------------------------------ head, state */
@@ -1371,6 +1616,7 @@ main(void)
 		cmocka_unit_test(test_jws_encoding),
 		cmocka_unit_test(test_json_numbers),
 		cmocka_unit_test(test_claims_structure),
+		cmocka_unit_test(test_entity_members),
 		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_alloc_failure),

@@ -172,8 +172,25 @@ test_errors_name_file_and_line(void **state)
 	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = saml\nurl = http://x/\n",
 	    "research.conf:5: url must be https:// or file://");
 	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = ldap\n", "research.conf:4: type");
-	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = oidf\n",
-	    "research.conf:4: type = oidf");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = spiffe\n",
+	    "research.conf:4: type: expected saml, oidf");
+	/* keys of one source type are refused on another, naming the source */
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = saml\n"
+	    "url = https://a.example/md.xml\nanchor = a.pem\nentity = https://rp.example\n",
+	    "[source a]: entity, discover");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = oidf\n"
+	    "url = https://ta.example\nca = root.pem\n", "take anchor = JWK Set file");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = x509\n"
+	    "url = file:///p.pem\nanchor = root.pem\n", "ca = ROOT");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = x509\n"
+	    "url = file:///p.pem\nca = root.pem\ntls-client-auth-san-dns = a.example\n"
+	    "tls-client-auth-subject-dn = CN=a\n", "research.conf:8: tls-client-auth-subject-dn: only one");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = oidf\n"
+	    "url = https://ta.example\nanchor = ta.json\nentity = http://rp.example\n",
+	    "research.conf:7: entity:");
+	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = oidf\n"
+	    "url = https://ta.example\nanchor = ta.json\ndiscover = no\n",
+	    "discover = no needs");
 	expect_list_error("[trustlist]\nname = r\n\n[source a]\ntype = saml\nurl = file:///x\n",
 	    "research.conf:4: [source a]: no anchor");
 	expect_list_error("[trustlist]\nname = r\n[source a]\ntype = saml\nurl = file:///x\nanchor = a\nca = b\n",
@@ -248,6 +265,57 @@ test_main_errors(void **state)
 	config_free(c);
 }
 
+/* The oidf, signed-jwks and x509 keys land in their members. */
+static void
+test_new_types(void **state)
+{
+	char			 err[1024] = "";
+	struct config		*c;
+	const struct list_conf	*l;
+	const struct source_conf *s;
+
+	(void)state;
+	put("fedtrust.conf", main_conf);
+	put("lists/research.conf", "[trustlist]\nname = research\n"
+	    "[source fed]\ntype = oidf\nurl = https://ta.example\nanchor = ta.json\n"
+	    "entity = https://rp.example/x\nentity = https://op.example\ndiscover = no\n"
+	    "roles = openid_relying_party, oauth_client\ntrust-marks-without-exp = accept\n"
+	    "max-fetches = 500\nlegacy-untyped = yes\nscopes = openid, profile\n"
+	    "[source keys]\ntype = signed-jwks\nurl = https://p.example/jwks.jwt\n"
+	    "anchor = p.json\nentity-id = https://p.example\nscopes = none\n"
+	    "[source tls]\ntype = x509\nurl = file:///p.pem\nca = root.pem\n"
+	    "crl-url = https://ca.example/crl\ntls-client-auth-san-dns = a.example, b.example\n"
+	    "roles = tls_client, tls_server\n");
+	if ((c = load(err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	l = config_find_list(c, "research");
+	s = &l->sources[0];
+	assert_int_equal(s->type, SRC_OIDF);
+	assert_int_equal(s->entity_idsz, 2);
+	assert_string_equal(s->entity_ids[1], "https://op.example");
+	assert_int_equal(s->discover, 0);
+	assert_int_equal(s->roles, ROLE_RP | ROLE_OAUTH_CLIENT);
+	assert_int_equal(s->tm_no_exp, 1);
+	assert_int_equal(s->max_fetches, 500);
+	assert_int_equal(s->untyped_ok, 1);
+	assert_int_equal(s->scoped, 1);
+	assert_int_equal(s->scopesz, 2);
+	s = &l->sources[1];
+	assert_int_equal(s->type, SRC_SIGNED_JWKS);
+	assert_string_equal(s->entity_id, "https://p.example");
+	assert_int_equal(s->scoped, 1);
+	assert_int_equal(s->scopesz, 0);
+	assert_int_equal(s->discover, 1);
+	s = &l->sources[2];
+	assert_int_equal(s->type, SRC_X509);
+	assert_string_equal(s->crl_url, "https://ca.example/crl");
+	assert_string_equal(s->names_kind, "san_dns");
+	assert_int_equal(s->namesz, 2);
+	assert_int_equal(s->roles, ROLE_TLS_CLIENT | ROLE_TLS_SERVER);
+	config_free(c);
+	put("lists/research.conf", list_conf);
+}
+
 static void
 test_roles(void **state)
 {
@@ -272,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_main_errors),
 		cmocka_unit_test(test_bundle_keys),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_new_types),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

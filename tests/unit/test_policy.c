@@ -106,6 +106,18 @@ test_dedupe_and_order(void **state)
 	assert_int_equal(policy_select(&l, st, 2, NOW, &sel, &v), 0);
 	assert_string_equal(sel.ents[2]->src, "low");
 	selection_free(&sel);
+
+	/* one URL as a SAML entity and as an OIDF entity: two entities, no dedupe */
+	b[0].proto = PROTO_OIDF;
+	b[0].roles = ROLE_OP;
+	assert_int_equal(policy_select(&l, st, 2, NOW, &sel, &v), 0);
+	assert_int_equal(sel.entsz, 5);
+	assert_string_equal(sel.ents[2]->id, "https://both.example.org");
+	assert_int_equal(sel.ents[2]->proto, PROTO_SAML2);
+	assert_string_equal(sel.ents[3]->id, "https://both.example.org");
+	assert_int_equal(sel.ents[3]->proto, PROTO_OIDF);
+	assert_null(find_drop(&sel, "https://both.example.org", R_ENTITY_DEDUPED));
+	selection_free(&sel);
 }
 
 static void
