@@ -32,6 +32,69 @@ list_state(const struct cycle *c, const char *name)
 	return p;
 }
 
+/* state-dir/lists/LIST/live of conf (caller frees). */
+static char *
+live_path(const struct config *conf, const char *list)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/lists/%s/live", conf->state_dir, list);
+	return p;
+}
+
+/* Remember what generation is live: "SEQ PUBLISHED VALID_UNTIL ENTITIES BYTES". */
+static void
+live_save(const struct config *conf, const char *list, const struct live *lv)
+{
+	char	*p = live_path(conf, list), *txt;
+
+	xasprintf(&txt, "%llu %lld %lld %zu %zu\n", (unsigned long long)lv->seq,
+	    (long long)lv->published, (long long)lv->valid_until, lv->entities, lv->bytes);
+	if (write_file_atomic(p, txt, strlen(txt), 0600) == -1)
+		log_warn("%s", p);
+	free(txt);
+	free(p);
+}
+
+/* The live file as written, whatever seq it names. 0 / -1. */
+static int
+live_read(const struct config *conf, const char *list, struct live *lv)
+{
+	char		*p = live_path(conf, list);
+	unsigned char	*buf;
+	size_t		 len;
+	unsigned long long seq;
+	long long	 pub, until;
+	int		 rc = -1;
+
+	memset(lv, 0, sizeof(*lv));
+	if (read_file(p, 4096, &buf, &len) == 0) {
+		buf = xreallocarray(buf, len + 1, 1);
+		buf[len] = '\0';
+		if (sscanf((char *)buf, "%llu %lld %lld %zu %zu", &seq, &pub, &until, &lv->entities,
+		    &lv->bytes) == 5) {
+			lv->seq = seq;
+			lv->published = (time_t)pub;
+			lv->valid_until = (time_t)until;
+			rc = 0;
+		}
+		free(buf);
+	}
+	free(p);
+	return rc;
+}
+
+int
+live_load(const struct config *conf, const char *list, struct live *lv)
+{
+	/* only when it describes the last sequence number handed out */
+	if (live_read(conf, list, lv) == -1 || lv->seq != publish_last_seq(conf->state_dir, list)) {
+		memset(lv, 0, sizeof(*lv));
+		return -1;
+	}
+	return 0;
+}
+
 /* The entity IDs of the last publication (one per line). */
 static void
 load_prev_ids(const struct cycle *c, char ***ids, size_t *n)
@@ -105,9 +168,29 @@ digest_entity(EVP_MD_CTX *ctx, const struct entity *e)
 		EVP_DigestUpdate(ctx, e->meta, e->metasz);
 }
 
-/* Digest over the selected entities' content: equal digests mean equal outputs. */
+/* What else shapes the outputs: the list's and the operator's settings. */
 static void
-selection_digest(const struct selection *sel, char out[65])
+digest_settings(EVP_MD_CTX *ctx, const struct config *conf, const struct list_conf *l)
+{
+	char	 num[160];
+
+	snprintf(num, sizeof(num), "%u %d %ld %ld %ld %ld %ld", l->outputs, l->bundle_variant,
+	    l->bundle_validity, l->saml_validity, l->head_validity, l->refresh, l->cache_duration);
+	digest_str(ctx, num);
+	digest_str(ctx, l->aggregate_name);
+	digest_str(ctx, conf->issuer);
+	digest_str(ctx, conf->base_url);
+	digest_str(ctx, conf->signing_key);
+	digest_str(ctx, conf->signing_cert);
+	digest_str(ctx, conf->next_key);
+}
+
+/*
+ * Digest over the selected entities' content and the settings that shape
+ * the outputs: equal digests mean equal outputs.
+ */
+static void
+selection_digest(const struct cycle *c, const struct selection *sel, char out[65])
 {
 	EVP_MD_CTX	*ctx = EVP_MD_CTX_new();
 	unsigned char	 md[32];
@@ -115,6 +198,7 @@ selection_digest(const struct selection *sel, char out[65])
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		fatalx("sha256 init");
+	digest_settings(ctx, c->conf, c->list);
 	for (i = 0; i < sel->entsz; i++) {
 		if (sel->ents[i]->xml != NULL)
 			EVP_DigestUpdate(ctx, sel->ents[i]->xml, sel->ents[i]->xmlsz + 1);
@@ -244,10 +328,30 @@ report_drops(const char *list, const struct drop *d, size_t n)
 		    reason_code(d[i].reason), d[i].detail);
 }
 
+/*
+ * The live bundle stays reachable under bundles/SEQ.jwt in the next
+ * generation: a consumer that read the previous head a moment ago fetches
+ * the bundle its burl names, and must not get a 404 because of the switch.
+ */
+static void
+carry_previous_bundle(struct cycle *c, uint64_t seq, struct outfiles *files)
+{
+	struct live	 old;
+	unsigned char	*buf;
+	size_t		 len;
+	char		 path[64];
+
+	if (live_read(c->conf, c->list->name, &old) == -1 || old.seq == 0 || old.seq >= seq)
+		return;
+	snprintf(path, sizeof(path), "bundles/%llu.jwt", (unsigned long long)old.seq);
+	if (publish_read_live(c->conf->publish_dir, c->list->name, path, &buf, &len) == 0)
+		outfiles_add(files, path, buf, len);
+}
+
 /* The signed aggregate into files; *renew when half of its validity is used. 0 / -1 with v. */
 static int
 make_aggregate(struct cycle *c, const struct signer *sg, const struct selection *sel,
-    uint64_t seq, struct outfiles *files, time_t *renew, struct verdict *v)
+    uint64_t seq, struct outfiles *files, time_t *renew, time_t *until, struct verdict *v)
 {
 	const struct list_conf	*l = c->list;
 	const struct entity	**saml;
@@ -279,6 +383,8 @@ make_aggregate(struct cycle *c, const struct signer *sg, const struct selection 
 		outfiles_add(files, "aggregate.xml", agg, aggsz);
 		if (c->now + (o.valid_until - c->now) / 2 < *renew)
 			*renew = c->now + (o.valid_until - c->now) / 2;
+		if (o.valid_until < *until)
+			*until = o.valid_until;
 	}
 out:
 	free(saml);
@@ -293,7 +399,7 @@ out:
  */
 static int
 publish_selection(struct cycle *c, const struct signer *sg, const struct selection *sel,
-    const char *digest)
+    const char *digest, struct live *lv, struct verdict *why)
 {
 	const struct list_conf	*l = c->list;
 	struct outfiles		 files;
@@ -312,13 +418,15 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	memset(&v, 0, sizeof(v));
 	memset(&files, 0, sizeof(files));
 	memset(&b, 0, sizeof(b));
+	memset(lv, 0, sizeof(*lv));
+	lv->valid_until = c->now + MAX_BUNDLE_VALIDITY + l->saml_validity;
 	if (publish_next_seq(c->conf->state_dir, l->name, &seq) == -1) {
 		verdict_set(&v, R_PUBLISH_FAILED, "cannot allocate a sequence number in %s",
 		    c->conf->state_dir);
 		goto out;
 	}
 	if ((l->outputs & OUT_SAML) &&
-	    make_aggregate(c, sg, sel, seq, &files, &renew, &v) == -1)
+	    make_aggregate(c, sg, sel, seq, &files, &renew, &lv->valid_until, &v) == -1)
 		goto out;
 	memset(&bo, 0, sizeof(bo));
 	bo.issuer = c->conf->issuer;
@@ -338,14 +446,20 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 		if (bundle_make(sel->ents, sel->entsz, &bo, sg, c->now, &b, &v) == -1)
 			goto out;
 		have_bundle = 1;
+		if (b.exp < lv->valid_until)
+			lv->valid_until = b.exp;
+		if (b.head_exp < lv->valid_until)
+			lv->valid_until = b.head_exp;
 		half = b.iat + (b.exp - b.iat) / 2;
 		if (half < renew)
 			renew = half;
 		half = b.iat + (b.head_exp - b.iat) / 2;
 		if (half < renew)
 			renew = half;
-		if (l->outputs & OUT_BUNDLE)
+		if (l->outputs & OUT_BUNDLE) {
 			bundle_files(&b, seq, &files);
+			carry_previous_bundle(c, seq, &files);
+		}
 	}
 	if (l->outputs & OUT_MDQ) {
 		memset(&mo, 0, sizeof(mo));
@@ -364,6 +478,11 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	    c->conf->keep_generations, &v) == -1)
 		goto out;
 	save_list_state(c, sel, digest, renew);
+	lv->seq = seq;
+	lv->published = c->now;
+	lv->entities = sel->entsz;
+	lv->bytes = have_bundle ? b.jwssz : 0;
+	live_save(c->conf, l->name, lv);
 	if (have_bundle && (l->outputs & OUT_BUNDLE))
 		save_bundle_prev(c, seq, b.bdig);
 	if (mst != NULL)
@@ -376,6 +495,7 @@ out:
 	if (rc == -1)
 		log_warnx("list=%s reason=%s: %s; the previous generation stays live", l->name,
 		    reason_code(v.reason), v.detail);
+	*why = v;
 	mdq_state_free(mst);
 	bundle_free(&b);
 	outfiles_free(&files);
@@ -383,41 +503,113 @@ out:
 	return rc;
 }
 
-/* Select, guard and publish. Returns 0 published (or unchanged), -1 kept the last output. */
+/*
+ * Select, guard and publish.  Returns 0 published (or unchanged; lv the
+ * live generation), -1 kept the last output (why).
+ */
 static int
-publish_list(struct cycle *c, const struct signer *sg, int force)
+publish_list(struct cycle *c, const struct signer *sg, int force, struct live *lv,
+    struct verdict *why)
 {
 	const struct list_conf	*l = c->list;
 	struct selection	 sel;
-	struct verdict		 v;
 	char			**prev;
 	size_t			 prevsz;
 	char			 digest[65];
 	int			 rc = -1;
 
-	memset(&v, 0, sizeof(v));
-	policy_select(l, c->st, l->sourcesz, c->now, &sel, &v);
+	memset(why, 0, sizeof(*why));
+	policy_select(l, c->st, l->sourcesz, c->now, &sel, why);
 	report_drops(l->name, sel.drops, sel.dropsz);
 	load_prev_ids(c, &prev, &prevsz);
-	if (policy_check_drop(l, prev, prevsz, &sel, &v) == -1 &&
-	    !(force && v.reason == R_MASS_DROP)) {
+	if (policy_check_drop(l, prev, prevsz, &sel, why) == -1 &&
+	    !(force && why->reason == R_MASS_DROP)) {
 		log_warnx("list=%s reason=%s: %s; the previous generation stays live%s", l->name,
-		    reason_code(v.reason), v.detail,
-		    v.reason == R_MASS_DROP ? " (use --force once to accept)" : "");
+		    reason_code(why->reason), why->detail,
+		    why->reason == R_MASS_DROP ? " (use --force once to accept)" : "");
 		goto out;
 	}
-	selection_digest(&sel, digest);
-	if (unchanged(c, digest)) {
+	memset(why, 0, sizeof(*why));
+	selection_digest(c, &sel, digest);
+	if (unchanged(c, digest) && live_load(c->conf, l->name, lv) == 0) {
 		log_info("list=%s: unchanged, generation %llu stays live", l->name,
-		    (unsigned long long)publish_last_seq(c->conf->state_dir, l->name));
+		    (unsigned long long)lv->seq);
 		rc = 0;
 		goto out;
 	}
-	rc = publish_selection(c, sg, &sel, digest);
+	rc = publish_selection(c, sg, &sel, digest, lv, why);
 out:
 	strv_free(prev, prevsz);
 	selection_free(&sel);
 	return rc;
+}
+
+/* Tell the daemon's metrics how each source and the list fared. */
+static void
+record(const struct build_opts *bo, struct cycle *c, int published, const struct live *lv,
+    const struct verdict *why)
+{
+	size_t	 i;
+
+	if (bo->metrics == NULL)
+		return;
+	for (i = 0; i < c->list->sourcesz; i++)
+		metrics_source(bo->metrics, c->list->name, &c->st[i], c->now,
+		    c->st[i].status != SRC_FAILED ? c->st[i].set.valid_until : 0);
+	if (published)
+		metrics_published(bo->metrics, c->list->name, lv->seq, lv->published, lv->entities,
+		    lv->bytes, lv->valid_until);
+	else
+		metrics_kept(bo->metrics, c->list->name, c->now, why);
+}
+
+/* When the list's live outputs must be renewed (the digest file), 0 when unknown. */
+static time_t
+renew_time(const struct config *conf, const char *list)
+{
+	char		*path;
+	unsigned char	*buf;
+	size_t		 len;
+	char		 d[65];
+	long long	 renew = 0;
+
+	xasprintf(&path, "%s/lists/%s/digest", conf->state_dir, list);
+	if (read_file(path, 4096, &buf, &len) == 0) {
+		buf = xreallocarray(buf, len + 1, 1);
+		buf[len] = '\0';
+		if (sscanf((char *)buf, "%64s %lld", d, &renew) != 2)
+			renew = 0;
+		free(buf);
+	}
+	free(path);
+	return (time_t)renew;
+}
+
+time_t
+build_next(const struct config *conf, const struct list_conf *l, struct schedule *sched,
+    time_t now)
+{
+	time_t	 t = renew_time(conf, l->name), retry = schedule_list_retry(sched, l->name);
+	size_t	 i;
+
+	/* renewal due (or never published): at once, or after the last failed try's pause */
+	if (t == 0 || t <= now)
+		t = retry > now ? retry : now;
+	if (t <= now)
+		return now;
+	for (i = 0; i < l->sourcesz; i++)
+		if (schedule_due(sched, l->name, l->sources[i].name, now))
+			return now;
+	/* schedule_wake over this list only */
+	{
+		struct config	 one = *conf;
+
+		one.lists = (struct list_conf *)l;
+		one.listsz = 1;
+		if (schedule_wake(sched, &one, now) < t)
+			t = schedule_wake(sched, &one, now);
+	}
+	return t;
 }
 
 /* One list: 0 all sources fine and published, 1 otherwise. */
@@ -426,21 +618,29 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
     const struct build_opts *bo)
 {
 	struct cycle	 c;
+	struct live	 lv;
+	struct verdict	 why;
 	size_t		 i;
-	int		 rc = 0;
+	int		 rc = 0, published;
 
 	memset(&c, 0, sizeof(c));
+	memset(&lv, 0, sizeof(lv));
 	c.conf = conf;
 	c.list = l;
 	c.now = bo->now;
 	c.st = xcalloc(l->sourcesz + 1, sizeof(*c.st));
 	c.fetched = xcalloc(l->sourcesz + 1, sizeof(*c.fetched));
-	sources_gather(conf, l, c.now, c.st, c.fetched);
+	sources_gather(conf, l, c.now, c.st, c.fetched, bo->sched);
 	for (i = 0; i < l->sourcesz; i++)
 		if (c.st[i].status != SRC_OK)
 			rc = 1;
-	if (sg == NULL || publish_list(&c, sg, bo->force) == -1)
+	memset(&why, 0, sizeof(why));
+	if (sg == NULL)
+		verdict_set(&why, R_SIGN_FAILED, "no usable signing key");
+	published = sg != NULL && publish_list(&c, sg, bo->force, &lv, &why) == 0;
+	if (!published)
 		rc = 1;
+	record(bo, &c, published, &lv, &why);
 	for (i = 0; i < l->sourcesz; i++)
 		entity_set_free(&c.st[i].set);
 	free(c.st);
@@ -474,8 +674,13 @@ build_run(const struct config *conf, const struct build_opts *bo)
 	for (i = 0; i < conf->listsz; i++) {
 		if (bo->only_list != NULL && strcmp(bo->only_list, conf->lists[i].name) != 0)
 			continue;
+		/* the daemon: nothing due and nothing to renew in this list yet */
+		if (bo->sched != NULL && build_next(conf, &conf->lists[i], bo->sched, bo->now) > bo->now)
+			continue;
 		if (build_list(conf, &conf->lists[i], have_signer ? &sg : NULL, bo) != 0)
 			rc = EXIT_REJECT;
+		if (bo->sched != NULL)
+			schedule_list_ran(bo->sched, conf->lists[i].name, bo->now);
 	}
 	if (have_signer)
 		signer_free(&sg);

@@ -414,6 +414,8 @@ source_key_more(struct parse *p, struct source_conf *s, const char *name, const 
 {
 	long	 n;
 
+	if (strcmp(name, "max-stale") == 0)
+		return duration_key(p, name, value, 60, &s->max_stale);
 	if (strcmp(name, "scopes") == 0) {
 		s->scoped = 1;
 		if (parse_list(value, &s->scopes, &s->scopesz) == -1)

@@ -266,6 +266,7 @@ struct source_conf {
 	unsigned	 algs_extra;	/* ALGX_*: algorithms beyond R6, explicitly allowed */
 	int		 line;		/* line of the [source] header, for messages */
 	/* every type */
+	long		 max_stale;	/* max-stale: seconds the last good copy may be used after its last fetch, 0 = until it expires */
 	char		**scopes;	/* scopes = ...: allowed scopes of the local agreement */
 	size_t		 scopesz;
 	int		 scoped;	/* 1 when scopes was set (even empty: "none") */
@@ -1071,6 +1072,8 @@ struct source_state {
 	int		 status;	/* SRC_OK, SRC_STALE, SRC_FAILED */
 	struct entity_set set;		/* verified entities (fresh or last good) */
 	struct verdict	 v;		/* why, when not SRC_OK */
+	int		 fetched;	/* 1 when fetched this cycle (0: not due, cached copy used) */
+	long		 retry_after;	/* seconds from the server's Retry-After, -1 none */
 };
 #define SRC_OK		0
 #define SRC_STALE	1
@@ -1102,24 +1105,170 @@ void	 selection_free(struct selection *);
 
 /* ------------------------------------------------------------ source.c */
 
+struct schedule;
+
 /*
  * Fetch and verify every source of list l at now (each type its own way,
  * falling back to the last good copy) into st[0..l->sourcesz) (the caller
  * frees each st[i].set) and fetched[i] (last good fetch, 0 = never).
  */
 void	 sources_gather(const struct config *, const struct list_conf *l, time_t now,
-	    struct source_state *st, time_t *fetched);
+	    struct source_state *st, time_t *fetched, struct schedule *sched);
+
+/* ------------------------------------------------------------ schedule.c */
+
+/*
+ * When each source is fetched next (fedtrustd): from the list's refresh,
+ * the document's cacheDuration and validity, clamped to
+ * MIN_SCHEDULE..MAX_SCHEDULE with jitter; failures back off exponentially
+ * and honour Retry-After.  A source that is not due is served from its last
+ * good copy, verified again at now.
+ */
+struct schedule;
+struct schedule *schedule_new(void);
+void	 schedule_free(struct schedule *);
+/* 1 when source of list is due at now (unknown sources are due). */
+int	 schedule_due(struct schedule *, const char *list, const char *source, time_t now);
+/* Record the outcome of a fetched source at now and compute its next time. */
+void	 schedule_done(struct schedule *, const struct list_conf *, const struct source_state *,
+	    time_t now);
+/*
+ * Make sources due now: every source (list NULL), a list's, or one.
+ * Returns how many were marked, 0 when none matched, -1 when rate-limited
+ * (a source forced less than MIN_FORCED_REFRESH seconds ago).
+ */
+int	 schedule_force(struct schedule *, const struct config *, const char *list,
+	    const char *source, time_t now);
+/* A cycle of list ran at now: a renewal that failed is retried MIN_SCHEDULE later, not at once. */
+void	 schedule_list_ran(struct schedule *, const char *list, time_t now);
+/* The earliest time a renewal of list may be tried again (0: at once). */
+time_t	 schedule_list_retry(struct schedule *, const char *list);
+/* The earliest next fetch time of any source of conf (now when one is due). */
+time_t	 schedule_wake(struct schedule *, const struct config *, time_t now);
+/* The next fetch time after one outcome (pure; exposed for tests). */
+time_t	 schedule_next(time_t now, long refresh, long cache_duration, time_t valid_until, int ok,
+	    unsigned failures, long retry_after, unsigned rnd);
+
+#define MIN_SCHEDULE		60L		/* seconds: no source is fetched more often */
+#define MAX_SCHEDULE		86400L		/* seconds: every source is fetched at least daily */
+#define SCHEDULE_JITTER		10		/* percent of the interval, either way */
+#define MAX_BACKOFF		21600L		/* seconds: failure back-off cap */
+#define MIN_FORCED_REFRESH	10L		/* seconds between forced refreshes of one source */
+
+/* ------------------------------------------------------------ ctl.c */
+
+/*
+ * The control socket (state-dir/control.sock, AF_UNIX stream, mode 0660):
+ * one line per request, one line back.  "refresh [LIST [SOURCE]]" ->
+ * "ok N" | "error TEXT"; "status" -> "ok".
+ */
+int	 ctl_listen(const char *path);		/* listening fd, or -1 (logged) */
+/* Answer every pending request on the listening fd (non-blocking). */
+void	 ctl_serve(int fd, struct schedule *, const struct config *, time_t now);
+/* Client: send line, read the reply into reply. 0 / -1 (errno, message in reply). */
+int	 ctl_request(const char *path, const char *line, char *reply, size_t replysz);
+/* state-dir/control.sock of conf (caller frees). */
+char	*ctl_path(const struct config *);
+#define MAX_CTL_LINE		512		/* bytes of one control request or reply */
 
 /* ------------------------------------------------------------ build.c */
 
+struct schedule;
 struct build_opts {
 	time_t		 now;
 	const char	*only_list;	/* NULL = all lists */
 	int		 force;		/* override the mass-drop guard once */
+	struct schedule	*sched;		/* daemon: fetch only due sources; NULL = all */
+	struct metrics	*metrics;	/* daemon: record outcomes; NULL = none */
 };
+
+/* The live generation of a list, as the last publication recorded it. */
+struct live {
+	uint64_t	 seq;
+	time_t		 published;
+	time_t		 valid_until;	/* earliest expiry of its signed outputs (head included) */
+	size_t		 entities;
+	size_t		 bytes;		/* bundle JWS bytes, 0 without a bundle */
+};
+/* The live generation of list (state-dir/lists/LIST/live). 0, or -1 when none is recorded. */
+int	 live_load(const struct config *, const char *list, struct live *);
+/* When list l next needs a cycle: a source due, or its outputs' renewal (now when overdue). */
+time_t	 build_next(const struct config *, const struct list_conf *l, struct schedule *,
+	    time_t now);
 
 /* One full cycle for every list. Returns 0 all published, 1 some list kept its last good output, 2 config, 3 internal. */
 int	 build_run(const struct config *, const struct build_opts *);
+
+/* ------------------------------------------------------------ metrics.c */
+
+/*
+ * What the daemon knows about its sources and lists, for /metrics and
+ * /healthz.  Written by the build cycle, read by the HTTP server thread:
+ * every function takes the lock.
+ */
+struct metrics;
+
+/* A new, empty registry (metrics_free). */
+struct metrics *metrics_new(void);
+void	 metrics_free(struct metrics *);
+/* Forget sources and lists that are not in conf any more (after a reload). */
+void	 metrics_prune(struct metrics *, const struct config *);
+/*
+ * The outcome of one source in a cycle at now: attempt time, success or
+ * failure (consecutive failures, rejection counted by reason code), the
+ * time its data stops being usable (good_until, 0 = none), entities
+ * accepted and dropped (drops counted by reason code).
+ */
+void	 metrics_source(struct metrics *, const char *list, const struct source_state *,
+	    time_t now, time_t good_until);
+/* A list published generation seq at now (entities, bundle bytes, valid until). */
+void	 metrics_published(struct metrics *, const char *list, uint64_t seq, time_t now,
+	    size_t entities, size_t bundle_bytes, time_t valid_until);
+/* A list kept its previous generation at now, with the reason. */
+void	 metrics_kept(struct metrics *, const char *list, time_t now, const struct verdict *);
+/* One HTTP response with status code. */
+void	 metrics_http(struct metrics *, int status);
+/* Prometheus text exposition of everything at now; *buf malloc'd. */
+void	 metrics_render(struct metrics *, time_t now, char **buf, size_t *len);
+/*
+ * Health at now: 1 when every configured list has a published generation
+ * within its validity, else 0; *buf (malloc'd) holds "ok\n" or one line
+ * per problem.
+ */
+int	 metrics_health(struct metrics *, const struct config *, time_t now, char **buf,
+	    size_t *len);
+
+/* ------------------------------------------------------------ httpd.c */
+
+/*
+ * The built-in HTTP server (libmicrohttpd, its own threads): publish-dir as
+ * bundle-format 4.10/4.11 describe it, /metrics and /healthz.  It only reads
+ * finished generations (each request resolves the list's symlink once).
+ */
+struct httpd;
+struct httpd_opts {
+	const char	*listen;	/* "ADDR:PORT" or "[V6]:PORT" */
+	const char	*publish_dir;
+	struct metrics	*metrics;	/* may be NULL: no /metrics, /healthz answers 503 */
+	const struct config *(*config)(void *arg);	/* the config in force (for /healthz) */
+	void		*arg;
+	time_t		(*now)(void *arg);	/* evaluation time (fedtrustd -P), NULL = time() */
+};
+/* Start serving; NULL with v (R_INTERNAL: address in use, bad listen). */
+struct httpd *httpd_start(const struct httpd_opts *, struct verdict *v);
+/* Stop accepting, finish running requests, free. NULL-safe. */
+void	 httpd_stop(struct httpd *);
+/* The port actually bound (listen with port 0 picks one). */
+int	 httpd_port(const struct httpd *);
+
+#define MAX_HTTP_CONNECTIONS	256		/* concurrent connections */
+#define MAX_HTTP_PER_IP		32		/* concurrent connections from one address */
+#define MAX_HTTP_TIMEOUT	30		/* seconds of idle connection */
+#define MAX_HTTP_HEADER		(16 * 1024)	/* bytes of request headers (MHD connection memory) */
+#define MAX_HTTP_GZIP_CACHE	(64UL * 1024 * 1024)	/* bytes of gzip'd bodies kept in memory */
+#define MAX_HTTP_FILE_CACHE	16384		/* published files whose ETag, expiry and gzip'd body are remembered */
+#define MAX_HTTP_THREADS	4		/* libmicrohttpd worker threads (at most one per CPU) */
+#define MAX_HTTP_STOP_WAIT	5		/* seconds httpd_stop waits for running requests */
 
 /* ------------------------------------------------------------ pull_conf.c, pull_out.c (fedtrust pull) */
 
@@ -1175,6 +1324,7 @@ int	 cmd_keygen(int argc, char *argv[]);
 int	 cmd_bundle(int argc, char *argv[]);
 int	 cmd_lookup(int argc, char *argv[]);
 int	 cmd_pull(int argc, char *argv[]);
+int	 cmd_refresh(int argc, char *argv[]);
 
 /* Exit codes of every command (config-and-cli.md). */
 #define EXIT_OK		0

@@ -19,11 +19,12 @@ static const struct {
 	{ "bundle", cmd_bundle, "verify (bundle verify) or dump (bundle show) a trust bundle" },
 	{ "lookup", cmd_lookup, "verify a bundle and look up a caller by id or certificate" },
 	{ "pull", cmd_pull, "consumer agent: poll, verify, write derived outputs" },
+	{ "refresh", cmd_refresh, "ask the running fedtrustd to fetch now (all, a list or a source)" },
 };
 
 /* Sub-commands of the contract that later versions bring. */
 static const char *const later[] = {
-	"source", "refresh",
+	"source",
 };
 
 static int

@@ -20,6 +20,38 @@
 
 static volatile sig_atomic_t	quit, reload;
 
+/* What the HTTP server's thread reads: the config in force and the clock. */
+static struct config	*volatile current;
+static int		 have_at;
+static time_t		 at_start;
+static struct timespec	 mono_start;
+
+/* Evaluation time: the wall clock, or with -P TIME advancing from TIME at the real pace. */
+static time_t
+eval_now(void)
+{
+	struct timespec	 t;
+
+	if (!have_at)
+		return time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return at_start + (t.tv_sec - mono_start.tv_sec);
+}
+
+static time_t
+httpd_now(void *arg)
+{
+	(void)arg;
+	return eval_now();
+}
+
+static const struct config *
+httpd_config(void *arg)
+{
+	(void)arg;
+	return current;
+}
+
 static void
 on_signal(int sig)
 {
@@ -53,11 +85,31 @@ sd_notify_state(const char *state)
 	close(fd);
 }
 
+/* The anchors of s load: PEM pins or CA files, or JWK Sets for oidf and signed-jwks. 0 / -1 with v. */
+static int
+check_anchors(const struct source_conf *s, struct verdict *v)
+{
+	struct anchor_set	 a;
+	struct jwkset		 ks;
+	size_t			 i;
+	int			 rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&ks, 0, sizeof(ks));
+	if (s->type == SRC_OIDF || s->type == SRC_SIGNED_JWKS) {
+		for (i = 0; i < s->anchorsz && rc == 0; i++)
+			rc = jwkset_load_file(&ks, s->anchors[i], v);
+	} else
+		rc = anchor_load_source(&a, s, v);
+	jwkset_free(&ks);
+	anchor_set_free(&a);
+	return rc;
+}
+
 /* -n: check config, anchors and signing key; print every problem. */
 static int
 check_only(const struct config *c)
 {
-	struct anchor_set	 a;
 	struct signer		 sg;
 	struct verdict		 v;
 	size_t			 i, j;
@@ -67,13 +119,11 @@ check_only(const struct config *c)
 		for (j = 0; j < c->lists[i].sourcesz; j++) {
 			const struct source_conf *s = &c->lists[i].sources[j];
 
-			memset(&a, 0, sizeof(a));
-			if (anchor_load_source(&a, s, &v) == -1) {
+			if (check_anchors(s, &v) == -1) {
 				fprintf(stderr, "%s/%s: anchor: %s: %s\n", c->lists[i].name, s->name,
 				    reason_code(v.reason), v.detail);
 				bad = 1;
 			}
-			anchor_set_free(&a);
 		}
 	}
 	memset(&sg, 0, sizeof(sg));
@@ -90,22 +140,26 @@ check_only(const struct config *c)
 	return bad ? EXIT_USAGE : EXIT_OK;
 }
 
-/* Seconds until the next cycle: the smallest refresh of any list. */
-static long
-interval(const struct config *c)
+/* The earliest time any list needs a cycle. */
+static time_t
+next_wake(const struct config *c, struct schedule *sched, time_t now)
 {
-	long	 t = 86400;
+	time_t	 t = now + MAX_SCHEDULE, n;
 	size_t	 i;
 
 	for (i = 0; i < c->listsz; i++)
-		if (c->lists[i].refresh < t)
-			t = c->lists[i].refresh;
-	return t < 60 ? 60 : t;
+		if ((n = build_next(c, &c->lists[i], sched, now)) < t)
+			t = n;
+	return t;
 }
 
-/* SIGHUP: parse the new config completely; swap only on success. */
+/*
+ * SIGHUP: parse the new config completely; swap only on success.  The
+ * previous config stays allocated until the next reload: the HTTP thread
+ * may still be reading it.
+ */
 static void
-do_reload(struct config **conf)
+do_reload(struct config **conf, struct config **retired, struct metrics *m)
 {
 	struct config	*n;
 	char		 err[1024];
@@ -114,40 +168,136 @@ do_reload(struct config **conf)
 		log_warnx("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	config_free(*conf);
+	if ((n->listen == NULL) != ((*conf)->listen == NULL) ||
+	    (n->listen != NULL && strcmp(n->listen, (*conf)->listen) != 0))
+		log_warnx("reload: listen changed; it takes effect at the next restart");
+	config_free(*retired);
+	*retired = *conf;
 	*conf = n;
+	current = n;
+	metrics_prune(m, n);
 	log_info("configuration reloaded (%zu trust lists)", n->listsz);
 }
 
-static int
-run(struct config **conf, int have_at, time_t at)
+/* The live generations on disk count as published until a cycle says otherwise. */
+static void
+register_live(const struct config *c, struct metrics *m)
 {
-	struct timespec	 start, t;
-	struct build_opts bo;
-	int		 first = 1;
+	struct live	 lv;
+	size_t		 i;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (i = 0; i < c->listsz; i++)
+		if (live_load(c, c->lists[i].name, &lv) == 0)
+			metrics_published(m, c->lists[i].name, lv.seq, lv.published, lv.entities,
+			    lv.bytes, lv.valid_until);
+}
+
+/* Start the HTTP server when listen is set; NULL when not (or on failure, logged). */
+static struct httpd *
+serve(const struct config *c, struct metrics *m)
+{
+	struct httpd_opts	 o;
+	struct httpd		*h;
+	struct verdict		 v;
+
+	if (c->listen == NULL || c->listen[0] == '\0')
+		return NULL;
+	memset(&o, 0, sizeof(o));
+	o.listen = c->listen;
+	o.publish_dir = c->publish_dir;
+	o.metrics = m;
+	o.config = httpd_config;
+	o.now = httpd_now;
+	if ((h = httpd_start(&o, &v)) == NULL)
+		log_warnx("http: %s: %s", c->listen, v.detail);
+	else
+		log_info("http: serving %s on %s", c->publish_dir, c->listen);
+	return h;
+}
+
+/* Half the systemd watchdog interval in seconds, 0 when there is none. */
+static long
+watchdog_interval(void)
+{
+	const char	*u = getenv("WATCHDOG_USEC");
+	long long	 us;
+
+	if (u == NULL || (us = atoll(u)) <= 0)
+		return 0;
+	return us / 2000000 > 0 ? (long)(us / 2000000) : 1;
+}
+
+/* Sleep in one-second steps until wake, answering control requests. */
+static void
+idle(struct config *conf, struct schedule *sched, int ctl, time_t wake, long wd)
+{
+	time_t	 now;
+	long	 n = 0;
+
+	while (!quit && !reload && (now = eval_now()) < wake) {
+		ctl_serve(ctl, sched, conf, now);
+		if (wd > 0 && ++n % wd == 0)
+			sd_notify_state("WATCHDOG=1");
+		/* a forced refresh makes a source due now */
+		if (next_wake(conf, sched, now) <= now)
+			break;
+		sleep(1);
+	}
+}
+
+static int
+run(struct config **conf)
+{
+	struct config	*retired = NULL;
+	struct schedule	*sched = schedule_new();
+	struct metrics	*m = metrics_new();
+	struct httpd	*h;
+	struct build_opts bo;
+	char		*cpath;
+	int		 first = 1, ctl;
+	long		 wd = watchdog_interval();
+
+	current = *conf;
+	register_live(*conf, m);
+	/* the last published generation is served at once, before any cycle */
+	h = serve(*conf, m);
+	if (mkdir_p((*conf)->state_dir, 0700) == -1)
+		log_warn("%s", (*conf)->state_dir);
+	cpath = ctl_path(*conf);
+	ctl = ctl_listen(cpath);
 	while (!quit) {
 		memset(&bo, 0, sizeof(bo));
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		/* with -P, evaluation time advances from TIME at the real pace */
-		bo.now = have_at ? at + (t.tv_sec - start.tv_sec) : time(NULL);
+		bo.now = eval_now();
+		bo.sched = sched;
+		bo.metrics = m;
 		(void)build_run(*conf, &bo);
 		if (first) {
+			/* ready once every last good source has been verified again */
 			sd_notify_state("READY=1");
+			log_info("fedtrustd: ready");
 			first = 0;
 		}
-		for (long left = interval(*conf); left > 0 && !quit && !reload; left--)
-			sleep(1);
+		if (wd > 0)
+			sd_notify_state("WATCHDOG=1");
+		idle(*conf, sched, ctl, next_wake(*conf, sched, eval_now()), wd);
 		if (reload) {
 			reload = 0;
 			sd_notify_state("RELOADING=1");
-			do_reload(conf);
+			do_reload(conf, &retired, m);
 			sd_notify_state("READY=1");
 		}
 	}
 	sd_notify_state("STOPPING=1");
 	log_info("stopping");
+	httpd_stop(h);
+	if (ctl != -1) {
+		close(ctl);
+		unlink(cpath);
+	}
+	free(cpath);
+	schedule_free(sched);
+	metrics_free(m);
+	config_free(retired);
 	return EXIT_OK;
 }
 
@@ -165,8 +315,7 @@ main(int argc, char *argv[])
 	struct config		*conf;
 	struct sigaction	 sa;
 	char			 err[1024];
-	time_t			 at = 0;
-	int			 ch, fg = 0, check = 0, verbose = 0, have_at = 0, rc;
+	int			 ch, fg = 0, check = 0, verbose = 0, rc;
 
 	while ((ch = getopt(argc, argv, "c:fnP:v")) != -1) {
 		switch (ch) {
@@ -180,7 +329,7 @@ main(int argc, char *argv[])
 			check = 1;
 			break;
 		case 'P':
-			if (parse_time(optarg, &at) == -1) {
+			if (parse_time(optarg, &at_start) == -1) {
 				fprintf(stderr, "fedtrustd: -P: bad time \"%s\"\n", optarg);
 				return EXIT_USAGE;
 			}
@@ -218,7 +367,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	log_info("fedtrustd %s starting with %s (%zu trust lists)", PACKAGE_VERSION, conf->file,
 	    conf->listsz);
-	rc = run(&conf, have_at, at);
+	clock_gettime(CLOCK_MONOTONIC, &mono_start);
+	rc = run(&conf);
 out:
 	config_free(conf);
 	fetch_shutdown();

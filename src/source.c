@@ -36,6 +36,7 @@ struct gather {
 	int			*have_crl;
 	struct anchor_set	 anchors;	/* saml: of the source being handled */
 	struct jwkset		 jwks;		/* oidf, signed-jwks: of the source being handled */
+	int			*due;		/* per source: fetch this cycle (else the last good copy) */
 	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
 };
 
@@ -166,6 +167,38 @@ stale_reject(const char *source, struct verdict *v)
 	log_reject(source, v);
 }
 
+/* 1 (and v) when source i's last good copy was fetched longer than max-stale ago. */
+static int
+too_stale(struct gather *g, size_t i, struct verdict *v)
+{
+	const struct source_conf *s = &g->list->sources[i];
+
+	if (s->max_stale <= 0 || g->now - g->cache[i].fetched <= s->max_stale)
+		return 0;
+	verdict_set(v, R_STALE, "last successful fetch %s is more than max-stale %lds ago",
+	    format_time(g->cache[i].fetched, (char[32]){ 0 }, 32), s->max_stale);
+	return 1;
+}
+
+/*
+ * Not due this cycle (fedtrustd's schedule): the last good copy, verified
+ * again at now, stands for the source as a 304 would.
+ */
+static void
+use_cached(struct gather *g, size_t i)
+{
+	const struct source_conf *s = &g->list->sources[i];
+	struct source_state	*st = &g->st[i];
+
+	if (verify_doc(g, i, g->cache[i].doc, g->cache[i].docsz) == -1) {
+		log_reject(label(g, s), &st->v);
+		st->status = SRC_FAILED;
+		return;
+	}
+	st->status = SRC_OK;
+	log_debug("source=%s: not due, last good copy verified again", label(g, s));
+}
+
 /*
  * The fetch failed or its document was rejected: fall back to the last good
  * copy, re-verified at now so that it is used only until its own validity
@@ -181,6 +214,11 @@ fall_back(struct gather *g, size_t i)
 	st->status = SRC_FAILED;
 	if (!g->have_cache[i])
 		return;
+	/* the source's state is now that its last good data ran out: stale-expired */
+	if (too_stale(g, i, &st->v)) {
+		stale_reject(label(g, s), &st->v);
+		return;
+	}
 	if (verify_doc(g, i, g->cache[i].doc, g->cache[i].docsz) == 0) {
 		st->status = SRC_STALE;
 		st->v = why;
@@ -189,7 +227,6 @@ fall_back(struct gather *g, size_t i)
 		return;
 	}
 	stale_reject(label(g, s), &st->v);
-	st->v = why;
 }
 
 /* Handle one document source's fetch result with its anchors loaded. */
@@ -447,14 +484,15 @@ take_oidf(struct gather *g, size_t i)
 		if (old != NULL) {
 			struct verdict	 why = st->v;
 
-			if (resolve_offline(g, i, old) == 0) {
+			if (too_stale(g, i, &st->v))
+				stale_reject(label(g, s), &st->v);
+			else if (resolve_offline(g, i, old) == 0) {
 				st->status = SRC_STALE;
+				st->v = why;
 				log_warnx("source=%s: serving the last good snapshot until %s",
 				    label(g, s), format_time(st->set.valid_until, (char[32]){ 0 }, 32));
-			} else {
+			} else
 				stale_reject(label(g, s), &st->v);
-			}
-			st->v = why;
 		}
 	}
 	if (st->status != SRC_FAILED)
@@ -480,10 +518,23 @@ take_source(struct gather *g, size_t i, struct fetch_res *r, struct fetch_res *c
 		rc = anchor_load_source(&g->anchors, s, &st->v);
 	else if (s->type == SRC_OIDF || s->type == SRC_SIGNED_JWKS)
 		rc = load_jwks_anchors(&g->jwks, s, &st->v);
+	st->fetched = g->due[i];
+	st->retry_after = r != NULL ? r->retry_after : -1;
 	if (rc == -1) {
 		log_reject(label(g, s), &st->v);
 		st->status = SRC_FAILED;
-	} else if (s->type == SRC_OIDF)
+	} else if (!g->due[i] && s->type == SRC_OIDF) {
+		json_t	*snap = load_snapshot(g, i);
+
+		st->status = resolve_offline(g, i, snap) == 0 ? SRC_OK : SRC_FAILED;
+		if (st->status == SRC_OK)
+			apply_agreement(s, &st->set);
+		else
+			log_reject(label(g, s), &st->v);
+		json_decref(snap);
+	} else if (!g->due[i])
+		use_cached(g, i);
+	else if (s->type == SRC_OIDF)
 		take_oidf(g, i);
 	else {
 		if (crl != NULL)
@@ -564,7 +615,7 @@ fetch_and_verify(struct gather *g)
 		const struct source_conf *s = &l->sources[i];
 
 		doc[i] = crl[i] = SIZE_MAX;
-		if (s->type == SRC_OIDF)
+		if (s->type == SRC_OIDF || !g->due[i])
 			continue;
 		doc_request(g, s, s->url, g->have_cache[i] ? &g->cache[i] : NULL, &req[n]);
 		doc[i] = n++;
@@ -593,7 +644,7 @@ fetch_and_verify(struct gather *g)
 
 void
 sources_gather(const struct config *conf, const struct list_conf *l, time_t now,
-    struct source_state *st, time_t *fetched)
+    struct source_state *st, time_t *fetched, struct schedule *sched)
 {
 	struct gather	 g;
 	size_t		 i;
@@ -608,10 +659,17 @@ sources_gather(const struct config *conf, const struct list_conf *l, time_t now,
 	g.have_cache = xcalloc(l->sourcesz + 1, sizeof(*g.have_cache));
 	g.crl = xcalloc(l->sourcesz + 1, sizeof(*g.crl));
 	g.have_crl = xcalloc(l->sourcesz + 1, sizeof(*g.have_crl));
+	g.due = xcalloc(l->sourcesz + 1, sizeof(*g.due));
 	load_caches(&g);
+	/* a source without a last good copy is always due */
+	for (i = 0; i < l->sourcesz; i++)
+		g.due[i] = sched == NULL || !g.have_cache[i] ||
+		    schedule_due(sched, l->name, l->sources[i].name, now);
 	fetch_and_verify(&g);
 	for (i = 0; i < l->sourcesz; i++) {
-		fetched[i] = st[i].status == SRC_OK ? now :
+		if (sched != NULL)
+			schedule_done(sched, l, &st[i], now);
+		fetched[i] = st[i].status == SRC_OK && g.due[i] ? now :
 		    g.have_cache[i] ? g.cache[i].fetched : 0;
 		cache_entry_free(&g.cache[i]);
 		cache_entry_free(&g.crl[i]);
@@ -620,4 +678,5 @@ sources_gather(const struct config *conf, const struct list_conf *l, time_t now,
 	free(g.have_cache);
 	free(g.crl);
 	free(g.have_crl);
+	free(g.due);
 }
