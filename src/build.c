@@ -32,6 +32,20 @@ list_state(const struct cycle *c, const char *name)
 	return p;
 }
 
+/* A small state file as NUL-terminated text (caller frees), NULL when unreadable. */
+static char *
+state_text(const char *path)
+{
+	unsigned char	*buf;
+	size_t		 len;
+
+	if (read_file(path, 4096, &buf, &len) == -1)
+		return NULL;
+	buf = xreallocarray(buf, len + 1, 1);
+	buf[len] = '\0';
+	return (char *)buf;
+}
+
 /* state-dir/lists/LIST/live of conf (caller frees). */
 static char *
 live_path(const struct config *conf, const char *list)
@@ -60,26 +74,20 @@ live_save(const struct config *conf, const char *list, const struct live *lv)
 static int
 live_read(const struct config *conf, const char *list, struct live *lv)
 {
-	char		*p = live_path(conf, list);
-	unsigned char	*buf;
-	size_t		 len;
-	unsigned long long seq;
-	long long	 pub, until;
-	int		 rc = -1;
+	char			*p = live_path(conf, list), *txt;
+	unsigned long long	 seq;
+	long long		 pub, until;
+	int			 rc = -1;
 
 	memset(lv, 0, sizeof(*lv));
-	if (read_file(p, 4096, &buf, &len) == 0) {
-		buf = xreallocarray(buf, len + 1, 1);
-		buf[len] = '\0';
-		if (sscanf((char *)buf, "%llu %lld %lld %zu %zu", &seq, &pub, &until, &lv->entities,
-		    &lv->bytes) == 5) {
-			lv->seq = seq;
-			lv->published = (time_t)pub;
-			lv->valid_until = (time_t)until;
-			rc = 0;
-		}
-		free(buf);
+	if ((txt = state_text(p)) != NULL && sscanf(txt, "%llu %lld %lld %zu %zu", &seq, &pub,
+	    &until, &lv->entities, &lv->bytes) == 5) {
+		lv->seq = seq;
+		lv->published = (time_t)pub;
+		lv->valid_until = (time_t)until;
+		rc = 0;
 	}
+	free(txt);
 	free(p);
 	return rc;
 }
@@ -93,6 +101,24 @@ live_load(const struct config *conf, const char *list, struct live *lv)
 		return -1;
 	}
 	return 0;
+}
+
+/* The list's digest state "DIGEST RENEW" into d and *renew. 0 / -1 when none. */
+static int
+digest_state(const struct config *conf, const char *list, char d[65], time_t *renew)
+{
+	char		*path, *txt;
+	long long	 r;
+	int		 rc = -1;
+
+	xasprintf(&path, "%s/lists/%s/digest", conf->state_dir, list);
+	if ((txt = state_text(path)) != NULL && sscanf(txt, "%64s %lld", d, &r) == 2) {
+		*renew = (time_t)r;
+		rc = 0;
+	}
+	free(txt);
+	free(path);
+	return rc;
 }
 
 /* The entity IDs of the last publication (one per line). */
@@ -232,23 +258,11 @@ saml_only(const struct selection *sel, size_t *n)
 static int
 unchanged(const struct cycle *c, const char *digest)
 {
-	char		*path = list_state(c, "digest");
-	unsigned char	*buf;
-	size_t		 len;
-	char		 d[65];
-	long long	 renew = 0;
-	int		 same = 0;
+	char	 d[65];
+	time_t	 renew;
 
-	if (read_file(path, 4096, &buf, &len) == 0) {
-		buf = xreallocarray(buf, len + 1, 1);
-		buf[len] = '\0';
-		if (sscanf((char *)buf, "%64s %lld", d, &renew) == 2 && strcmp(d, digest) == 0 &&
-		    c->now < renew && publish_last_seq(c->conf->state_dir, c->list->name) > 0)
-			same = 1;
-		free(buf);
-	}
-	free(path);
-	return same;
+	return digest_state(c->conf, c->list->name, d, &renew) == 0 && strcmp(d, digest) == 0 &&
+	    c->now < renew && publish_last_seq(c->conf->state_dir, c->list->name) > 0;
 }
 
 static void
@@ -287,19 +301,14 @@ save_list_state(const struct cycle *c, const struct selection *sel, const char *
 static char *
 bundle_prev(const struct cycle *c, uint64_t seq)
 {
-	char		*path = list_state(c, "bundle-prev"), *prev = NULL;
-	unsigned char	*buf;
-	size_t		 len;
-	unsigned long long s;
-	char		 d[64];
+	char			*path = list_state(c, "bundle-prev"), *prev = NULL, *txt;
+	unsigned long long	 sq;
+	char			 d[64];
 
-	if (read_file(path, 4096, &buf, &len) == 0) {
-		buf = xreallocarray(buf, len + 1, 1);
-		buf[len] = '\0';
-		if (sscanf((char *)buf, "%llu %63s", &s, d) == 2 && s + 1 == seq && strlen(d) == 43)
-			prev = xstrdup(d);
-		free(buf);
-	}
+	if ((txt = state_text(path)) != NULL && sscanf(txt, "%llu %63s", &sq, d) == 2 &&
+	    sq + 1 == seq && strlen(d) == 43)
+		prev = xstrdup(d);
+	free(txt);
 	free(path);
 	return prev;
 }
@@ -563,53 +572,21 @@ record(const struct build_opts *bo, struct cycle *c, int published, const struct
 		metrics_kept(bo->metrics, c->list->name, c->now, why);
 }
 
-/* When the list's live outputs must be renewed (the digest file), 0 when unknown. */
-static time_t
-renew_time(const struct config *conf, const char *list)
-{
-	char		*path;
-	unsigned char	*buf;
-	size_t		 len;
-	char		 d[65];
-	long long	 renew = 0;
-
-	xasprintf(&path, "%s/lists/%s/digest", conf->state_dir, list);
-	if (read_file(path, 4096, &buf, &len) == 0) {
-		buf = xreallocarray(buf, len + 1, 1);
-		buf[len] = '\0';
-		if (sscanf((char *)buf, "%64s %lld", d, &renew) != 2)
-			renew = 0;
-		free(buf);
-	}
-	free(path);
-	return (time_t)renew;
-}
-
 time_t
 build_next(const struct config *conf, const struct list_conf *l, struct schedule *sched,
     time_t now)
 {
-	time_t	 t = renew_time(conf, l->name), retry = schedule_list_retry(sched, l->name);
+	time_t	 t, retry = schedule_list_retry(sched, l->name), n;
+	char	 d[65];
 	size_t	 i;
 
 	/* renewal due (or never published): at once, or after the last failed try's pause */
-	if (t == 0 || t <= now)
+	if (digest_state(conf, l->name, d, &t) == -1 || t <= now)
 		t = retry > now ? retry : now;
-	if (t <= now)
-		return now;
-	for (i = 0; i < l->sourcesz; i++)
-		if (schedule_due(sched, l->name, l->sources[i].name, now))
-			return now;
-	/* schedule_wake over this list only */
-	{
-		struct config	 one = *conf;
-
-		one.lists = (struct list_conf *)l;
-		one.listsz = 1;
-		if (schedule_wake(sched, &one, now) < t)
-			t = schedule_wake(sched, &one, now);
-	}
-	return t;
+	for (i = 0; i < l->sourcesz && t > now; i++)
+		if ((n = schedule_source_next(sched, l->name, l->sources[i].name)) < t)
+			t = n;
+	return t < now ? now : t;
 }
 
 /* One list: 0 all sources fine and published, 1 otherwise. */

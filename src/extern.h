@@ -1143,6 +1143,8 @@ int	 schedule_force(struct schedule *, const struct config *, const char *list,
 void	 schedule_list_ran(struct schedule *, const char *list, time_t now);
 /* The earliest time a renewal of list may be tried again (0: at once). */
 time_t	 schedule_list_retry(struct schedule *, const char *list);
+/* When source of list is next due (0: now; unknown sources are due). */
+time_t	 schedule_source_next(struct schedule *, const char *list, const char *source);
 /* The earliest next fetch time of any source of conf (now when one is due). */
 time_t	 schedule_wake(struct schedule *, const struct config *, time_t now);
 /* The next fetch time after one outcome (pure; exposed for tests). */

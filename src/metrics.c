@@ -114,18 +114,20 @@ countable(enum reason r)
 
 /* ------------------------------------------------------------ registry */
 
-/* Index of list name, or where it belongs (*found 0). */
+/*
+ * Binary search over n sorted entries: cmp(ctx, i) compares entry i with
+ * the key.  The index of the key, or where it belongs (*found 0).
+ */
 static size_t
-list_pos(const struct metrics *m, const char *name, int *found)
+lower_bound(size_t n, int (*cmp)(const void *, size_t), const void *ctx, int *found)
 {
-	size_t	 lo = 0, hi = m->listsz, mid;
+	size_t	 lo = 0, hi = n, mid;
 	int	 c;
 
 	*found = 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strcmp(m->lists[mid].name, name);
-		if (c == 0) {
+		if ((c = cmp(ctx, mid)) == 0) {
 			*found = 1;
 			return mid;
 		}
@@ -137,36 +139,47 @@ list_pos(const struct metrics *m, const char *name, int *found)
 	return lo;
 }
 
+/* The key of a search: the registry and a list name (and a source name). */
+struct mkey {
+	const struct metrics	*m;
+	const char		*list;
+	const char		*name;
+};
+
+static int
+list_cmp(const void *ctx, size_t i)
+{
+	const struct mkey	*k = ctx;
+
+	return strcmp(k->m->lists[i].name, k->list);
+}
+
 /* Order of sources: by list, then by name. */
 static int
-source_cmp(const struct msource *s, const char *list, const char *name)
+source_cmp(const void *ctx, size_t i)
 {
-	int	 c = strcmp(s->list, list);
+	const struct mkey	*k = ctx;
+	int			 c = strcmp(k->m->sources[i].list, k->list);
 
-	return c != 0 ? c : strcmp(s->name, name);
+	return c != 0 ? c : strcmp(k->m->sources[i].name, k->name);
+}
+
+/* Index of list name, or where it belongs (*found 0). */
+static size_t
+list_pos(const struct metrics *m, const char *name, int *found)
+{
+	struct mkey	 k = { m, name, NULL };
+
+	return lower_bound(m->listsz, list_cmp, &k, found);
 }
 
 /* Index of source list/name, or where it belongs (*found 0). */
 static size_t
 source_pos(const struct metrics *m, const char *list, const char *name, int *found)
 {
-	size_t	 lo = 0, hi = m->sourcesz, mid;
-	int	 c;
+	struct mkey	 k = { m, list, name };
 
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = source_cmp(&m->sources[mid], list, name);
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound(m->sourcesz, source_cmp, &k, found);
 }
 
 /*

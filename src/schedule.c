@@ -152,18 +152,22 @@ schedule_force(struct schedule *s, const struct config *c, const char *list, con
 }
 
 time_t
+schedule_source_next(struct schedule *s, const char *list, const char *source)
+{
+	return entry(s, list, source)->next;
+}
+
+time_t
 schedule_wake(struct schedule *s, const struct config *c, time_t now)
 {
-	struct sched	*e;
-	time_t		 t = now + MAX_SCHEDULE;
-	size_t		 i, j;
+	time_t	 t = now + MAX_SCHEDULE, n;
+	size_t	 i, j;
 
 	for (i = 0; i < c->listsz; i++)
-		for (j = 0; j < c->lists[i].sourcesz; j++) {
-			e = entry(s, c->lists[i].name, c->lists[i].sources[j].name);
-			if (e->next < t)
-				t = e->next;
-		}
+		for (j = 0; j < c->lists[i].sourcesz; j++)
+			if ((n = schedule_source_next(s, c->lists[i].name,
+			    c->lists[i].sources[j].name)) < t)
+				t = n;
 	return t < now ? now : t;
 }
 

@@ -397,8 +397,8 @@ oidf_opts_of(struct gather *g, const struct source_conf *s, struct oidf_opts *o)
 	o->tm_no_exp = s->tm_no_exp;
 	o->jws_flags = s->untyped_ok ? JWS_UNTYPED_OK : 0;
 	o->max_validity = s->max_validity;
-	o->skew = s->skew < OIDF_LEEWAY || s->skew == MAX_SKEW_DEFAULT ?
-	    (s->skew < OIDF_LEEWAY ? s->skew : OIDF_LEEWAY) : s->skew;
+	/* OIDF's own leeway unless clock-skew was set to something else */
+	o->skew = s->skew == MAX_SKEW_DEFAULT ? OIDF_LEEWAY : s->skew;
 	o->max_fetches = s->max_fetches;
 }
 

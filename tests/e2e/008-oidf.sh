@@ -19,17 +19,7 @@ SRC=fed
 mkdir -p "$T/www" "$T/feeds"
 
 # httpsd with a route table, re-read per request (start, learn the port, then write it)
-rm -f "$T/port"
-"$PYTHON3" "$TOOLS/httpsd.py" --cert "$PKI/server.pem" --key "$PKI/server.key" --root "$T/www" \
-	--routes "$T/routes.json" --port-file "$T/port" --lifetime 600 > "$T/httpsd.log" 2>&1 &
-HTTPSD_PID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "httpsd did not start"; cat "$T/httpsd.log"; exit 1; }
-	sleep 0.1
-done
-PORT=$(cat "$T/port")
+start_httpsd "$T/www" "$T/routes.json"
 TA=https://127.0.0.1:$PORT/ta
 
 # every variant of one run (same keys), in $T/fed/<variant>/

@@ -24,17 +24,7 @@ openssl x509 -req -in "$T/client.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CA
 
 NOW=$(date +%s)
 
-rm -f "$T/port"
-"$PYTHON3" "$TOOLS/httpsd.py" --cert "$PKI/server.pem" --key "$PKI/server.key" --root "$T/www" \
-	--routes "$T/fed/routes.json" --port-file "$T/port" --lifetime 600 > "$T/httpsd.log" 2>&1 &
-HTTPSD_PID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "httpsd did not start"; cat "$T/httpsd.log"; exit 1; }
-	sleep 0.1
-done
-PORT=$(cat "$T/port")
+start_httpsd "$T/www" "$T/fed/routes.json"
 BASE=https://127.0.0.1:$PORT
 
 # the OpenID Federation and the signed-jwks partner (routes served from $T/fed)

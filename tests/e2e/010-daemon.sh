@@ -34,17 +34,7 @@ for i in 1 2 3 4; do
 done
 wait
 echo '{}' > "$T/routes.json"
-rm -f "$T/port"
-"$PYTHON3" "$TOOLS/httpsd.py" --cert "$PKI/server.pem" --key "$PKI/server.key" --root "$T/www" \
-	--routes "$T/routes.json" --port-file "$T/port" --lifetime 300 > "$T/httpsd.log" 2>&1 &
-HTTPSD_PID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "httpsd did not start"; cat "$T/httpsd.log"; exit 1; }
-	sleep 0.1
-done
-PORT=$(cat "$T/port")
+start_httpsd "$T/www" "$T/routes.json"
 LPORT=$("$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 U=http://127.0.0.1:$LPORT
 

@@ -36,11 +36,13 @@ finish() {
 
 mkfeed() { "$PYTHON3" "$TOOLS/mkfeed.py" "$@"; }
 
-# start_httpsd ROOT: serve ROOT at https://127.0.0.1:$PORT/files/NAME
+# start_httpsd ROOT [ROUTES]: serve ROOT at https://127.0.0.1:$PORT/files/NAME
+# (and the route table ROUTES, re-read per request, when given)
 start_httpsd() {
 	rm -f "$T/port"
 	"$PYTHON3" "$TOOLS/httpsd.py" --cert "$PKI/server.pem" --key "$PKI/server.key" \
-		--root "$1" --port-file "$T/port" --lifetime 600 > "$T/httpsd.log" 2>&1 &
+		--root "$1" ${2:+--routes "$2"} --port-file "$T/port" --lifetime 600 \
+		> "$T/httpsd.log" 2>&1 &
 	HTTPSD_PID=$!
 	i=0
 	while [ ! -s "$T/port" ]; do
