@@ -11,7 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "extern.h"
+#include "lib/private.h"
+
+#define MAX_AUDIT_DROPS		100	/* entity rejections audited per source and cycle */
 
 /* Per-cycle context of one list. */
 struct cycle {
@@ -20,6 +25,8 @@ struct cycle {
 	time_t			 now;
 	struct source_state	*st;
 	time_t			*fetched;	/* per source: last good fetch (bundle sources) */
+	struct revoked_set	 revoked;	/* recent revocations listed in the bundle */
+	struct hygiene		 hyg;		/* key hygiene findings of this cycle */
 };
 
 /* State of a list's last publication: state-dir/lists/LIST/{entities,digest}. */
@@ -121,23 +128,54 @@ digest_state(const struct config *conf, const char *list, char d[65], time_t *re
 	return rc;
 }
 
-/* The entity IDs of the last publication (one per line). */
+/*
+ * 1 when an admin decided that id of source src leaves the list: the
+ * source was removed from the configuration, revoked, or its approval
+ * ended, or the entity was revoked.  Such removals are not a feed
+ * collapse, so the mass-drop guard does not count them.
+ */
+static int
+deliberate(const struct cycle *c, const char *id, const char *src)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->list->sourcesz; i++) {
+		const struct source_conf *s = &c->list->sources[i];
+
+		if (strcmp(s->name, src) == 0)
+			return revocation_find(s, id) != NULL ||
+			    (s->approved_until != 0 && s->approved_until <= c->now);
+	}
+	return 1;
+}
+
+/*
+ * The entity IDs of the last publication ("ID TAB SOURCE" per line) that
+ * the mass-drop guard counts: those not removed deliberately.
+ */
 static void
 load_prev_ids(const struct cycle *c, char ***ids, size_t *n)
 {
 	char		*path = list_state(c, "entities");
 	unsigned char	*buf;
 	size_t		 len;
-	char		*s, *line;
+	char		*s, *line, *tab;
 
 	*ids = NULL;
 	*n = 0;
 	if (read_file(path, MAX_DOC_SIZE, &buf, &len) == 0) {
 		buf = xreallocarray(buf, len + 1, 1);
 		buf[len] = '\0';
-		for (s = (char *)buf; (line = strsep(&s, "\n")) != NULL; )
-			if (*line != '\0')
-				strv_push(ids, n, line);
+		for (s = (char *)buf; (line = strsep(&s, "\n")) != NULL; ) {
+			if (*line == '\0')
+				continue;
+			if ((tab = strchr(line, '\t')) != NULL) {
+				*tab = '\0';
+				if (deliberate(c, line, tab + 1))
+					continue;
+			}
+			strv_push(ids, n, line);
+		}
 		free(buf);
 	}
 	free(path);
@@ -225,6 +263,28 @@ selection_digest(const struct cycle *c, const struct selection *sel, char out[65
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		fatalx("sha256 init");
 	digest_settings(ctx, c->conf, c->list);
+	/* the bundle's sources member says ok / stale / failed: a change is news */
+	for (i = 0; i < c->list->sourcesz; i++) {
+		char	 st[16];
+
+		snprintf(st, sizeof(st), "status %d", c->st[i].status);
+		digest_str(ctx, st);
+	}
+	for (i = 0; i < c->revoked.n; i++) {
+		const struct revoked *r = &c->revoked.r[i];
+		char	 num[64];
+		size_t	 k;
+
+		snprintf(num, sizeof(num), "revoked %d %lld", (int)r->proto, (long long)r->at);
+		digest_str(ctx, num);
+		digest_str(ctx, r->id);
+		digest_str(ctx, r->src);
+		digest_str(ctx, r->reason);
+		for (k = 0; k < r->jktsz; k++)
+			digest_str(ctx, r->jkts[k]);
+		for (k = 0; k < r->x5tsz; k++)
+			digest_str(ctx, r->x5ts[k]);
+	}
 	for (i = 0; i < sel->entsz; i++) {
 		if (sel->ents[i]->xml != NULL)
 			EVP_DigestUpdate(ctx, sel->ents[i]->xml, sel->ents[i]->xmlsz + 1);
@@ -274,11 +334,11 @@ save_list_state(const struct cycle *c, const struct selection *sel, const char *
 
 	mkdir_p(dir, 0700);
 	for (i = 0; i < sel->entsz; i++)
-		len += strlen(sel->ents[i]->id) + 1;
+		len += strlen(sel->ents[i]->id) + strlen(sel->ents[i]->src) + 2;
 	txt = xmalloc(len + 1);
 	txt[0] = '\0';
 	for (len = 0, i = 0; i < sel->entsz; i++)
-		len += (size_t)sprintf(txt + len, "%s\n", sel->ents[i]->id);
+		len += (size_t)sprintf(txt + len, "%s\t%s\n", sel->ents[i]->id, sel->ents[i]->src);
 	p = list_state(c, "entities");
 	if (write_file_atomic(p, txt, len, 0600) == -1)
 		log_warn("%s", p);
@@ -402,6 +462,48 @@ out:
 }
 
 /*
+ * The iat of the bundle, head and entity JWS: now, but never before the
+ * last publication.  Consumers keep iat floors (bundle-format 4.9): after
+ * a clock stepped back, a lower iat would be refused as a rollback, so the
+ * publication keeps the floor instead of going dark until the clock
+ * catches up.
+ */
+static time_t
+signing_time(const struct cycle *c)
+{
+	struct live	 old;
+
+	if (live_read(c->conf, c->list->name, &old) == 0 && old.published > c->now) {
+		log_warnx("list=%s: the clock (%lld) is behind the last publication (%lld); "
+		    "signing with the last publication's time", c->list->name, (long long)c->now,
+		    (long long)old.published);
+		return old.published;
+	}
+	return c->now;
+}
+
+/* Audit: the operator key signed generation seq (which key, which artifacts). */
+static void
+audit_signed(const struct cycle *c, const struct signer *sg, uint64_t seq,
+    const struct bundle *b, size_t files)
+{
+	json_t	*art = json_array();
+
+	if (c->list->outputs & OUT_SAML)
+		json_array_append_new(art, json_string("aggregate.xml"));
+	if (b != NULL && (c->list->outputs & OUT_BUNDLE)) {
+		json_array_append_new(art, json_string("bundle.jwt"));
+		json_array_append_new(art, json_string("head.jwt"));
+	}
+	if (c->list->outputs & OUT_MDQ)
+		json_array_append_new(art, json_string("entities/"));
+	audit_emit(c->now, "operator-key-used", "info", json_pack("{s:s,s:I,s:s,s:s,s:s,s:o,s:I}",
+	    "list", c->list->name, "seq", (json_int_t)seq, "kid", b != NULL ? b->kid : "",
+	    "alg", b != NULL ? fedtrustp_alg_name(b->alg) : "", "key",
+	    sg->file != NULL ? sg->file : "", "artifacts", art, "files", (json_int_t)files));
+}
+
+/*
  * Sign every output of the list (aggregate, bundle with head and keys.json,
  * per-entity lookups) and publish them as one generation: any failure
  * leaves the previous generation live (fail-closed).  0 / -1.
@@ -417,11 +519,12 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	struct mdq_opts		 mo;
 	struct mdq_state	*mst = NULL;
 	struct verdict		 v;
+	struct change_input	 ci;
 	const struct entity	**saml;
-	size_t			 nsaml;
-	char			*prev = NULL;
+	size_t			 nsaml, chgsz = 0;
+	char			*prev = NULL, *chg = NULL, chgpath[64];
 	uint64_t		 seq;
-	time_t			 renew = c->now + l->saml_validity / 2, half;
+	time_t			 renew = c->now + l->saml_validity / 2, half, iat = signing_time(c);
 	int			 rc = -1, have_bundle = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -450,9 +553,10 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	bo.sources = c->st;
 	bo.sourcesz = l->sourcesz;
 	bo.fetched = c->fetched;
+	bo.revoked = &c->revoked;
 	if (l->outputs & (OUT_BUNDLE | OUT_MDQ)) {
 		bo.prev = prev = bundle_prev(c, seq);
-		if (bundle_make(sel->ents, sel->entsz, &bo, sg, c->now, &b, &v) == -1)
+		if (bundle_make(sel->ents, sel->entsz, &bo, sg, iat, &b, &v) == -1)
 			goto out;
 		have_bundle = 1;
 		if (b.exp < lv->valid_until)
@@ -477,18 +581,35 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 		mo.list = l->name;
 		mo.saml_validity = l->saml_validity;
 		saml = saml_only(sel, &nsaml);
-		rc = mdq_make(saml, nsaml, &b, &bo, &mo, sg, c->now, &files, &mst, &renew, &v);
+		rc = mdq_make(saml, nsaml, &b, &bo, &mo, sg, iat, &files, &mst, &renew, &v);
 		free(saml);
 		if (rc == -1)
 			goto out;
 		rc = -1;
 	}
+	memset(&ci, 0, sizeof(ci));
+	ci.conf = c->conf;
+	ci.list = l;
+	ci.seq = seq;
+	ci.now = c->now;
+	ci.ents = sel->ents;
+	ci.entsz = sel->entsz;
+	ci.drops = sel->drops;
+	ci.dropsz = sel->dropsz;
+	ci.bdig = have_bundle ? b.bdig : NULL;
+	if (changes_make(&ci, &chg, &chgsz, &v) == -1)
+		goto out;
+	snprintf(chgpath, sizeof(chgpath), "changes/%llu.json", (unsigned long long)seq);
+	outfiles_add_ref(&files, chgpath, (const unsigned char *)chg, chgsz);
+	changes_carry(c->conf, l->name, seq, &files);
 	if (publish_generation(c->conf->publish_dir, l->name, seq, files.f, files.n,
 	    c->conf->keep_generations, &v) == -1)
 		goto out;
+	changes_commit(&ci, chg, chgsz);
+	audit_signed(c, sg, seq, have_bundle ? &b : NULL, files.n);
 	save_list_state(c, sel, digest, renew);
 	lv->seq = seq;
-	lv->published = c->now;
+	lv->published = iat;
 	lv->entities = sel->entsz;
 	lv->bytes = have_bundle ? b.jwssz : 0;
 	live_save(c->conf, l->name, lv);
@@ -509,6 +630,7 @@ out:
 	bundle_free(&b);
 	outfiles_free(&files);
 	free(prev);
+	free(chg);
 	return rc;
 }
 
@@ -529,7 +651,9 @@ publish_list(struct cycle *c, const struct signer *sg, int force, struct live *l
 
 	memset(why, 0, sizeof(*why));
 	policy_select(l, c->st, l->sourcesz, c->now, &sel, why);
+	hygiene_check(c->conf, l, &sel, c->now, &c->hyg);
 	report_drops(l->name, sel.drops, sel.dropsz);
+	revoked_collect(c->conf, l, c->st, l->sourcesz, c->now, &c->revoked);
 	load_prev_ids(c, &prev, &prevsz);
 	if (policy_check_drop(l, prev, prevsz, &sel, why) == -1 &&
 	    !(force && why->reason == R_MASS_DROP)) {
@@ -565,6 +689,7 @@ record(const struct build_opts *bo, struct cycle *c, int published, const struct
 	for (i = 0; i < c->list->sourcesz; i++)
 		metrics_source(bo->metrics, c->list->name, &c->st[i], c->now,
 		    c->st[i].status != SRC_FAILED ? c->st[i].set.valid_until : 0);
+	metrics_hygiene(bo->metrics, c->list->name, &c->hyg, c->revoked.n);
 	if (published)
 		metrics_published(bo->metrics, c->list->name, lv->seq, lv->published, lv->entities,
 		    lv->bytes, lv->valid_until);
@@ -589,14 +714,119 @@ build_next(const struct config *conf, const struct list_conf *l, struct schedule
 	return t < now ? now : t;
 }
 
+/*
+ * Audit what a source's fetch this cycle rejected: the document (its
+ * reason code), or single entities of an accepted document (at most
+ * MAX_AUDIT_DROPS, then one summary).  Sources served from their last good
+ * copy without a fetch report nothing new.
+ */
+static void
+audit_source(const struct cycle *c, const struct source_state *st)
+{
+	const char	*name = st->conf->name;
+	size_t		 i;
+
+	if (!st->fetched)
+		return;
+	if (st->status != SRC_OK)
+		audit_emit(c->now, "rejection", "warning", json_pack("{s:s,s:s,s:s,s:s,s:s}",
+		    "list", c->list->name, "source", name, "reason", reason_code(st->v.reason),
+		    "detail", st->v.detail, "status", st->status == SRC_STALE ? "stale" : "failed"));
+	if (st->status == SRC_FAILED)
+		return;
+	for (i = 0; i < st->set.dropsz && i < MAX_AUDIT_DROPS; i++)
+		audit_emit(c->now, "rejection", "warning", json_pack("{s:s,s:s,s:s,s:s,s:s}",
+		    "list", c->list->name, "source", name, "id", st->set.drops[i].id,
+		    "reason", reason_code(st->set.drops[i].reason),
+		    "detail", st->set.drops[i].detail));
+	if (st->set.dropsz > MAX_AUDIT_DROPS)
+		audit_emit(c->now, "rejection", "warning", json_pack("{s:s,s:s,s:s,s:I}",
+		    "list", c->list->name, "source", name, "reason", "more",
+		    "count", (json_int_t)(st->set.dropsz - MAX_AUDIT_DROPS)));
+}
+
+/*
+ * Approval of source s: ended (its entities drop out in policy.c) or ending
+ * within the list's approval-warning.  Logged every cycle, audited once a
+ * day (audit_throttle).
+ */
+static void
+approval_check(const struct cycle *c, const struct source_conf *s)
+{
+	const struct list_conf	*l = c->list;
+	time_t			 until = s->approved_until;
+	char			 when[32], key[160];
+	long long		 days;
+
+	if (until == 0 || until - c->now > l->approval_warning)
+		return;
+	format_time(until, when, sizeof(when));
+	days = until > c->now ? (long long)((until - c->now + 86399) / 86400) : 0;
+	snprintf(key, sizeof(key), "approval %s %lld", s->name, (long long)until);
+	if (until <= c->now) {
+		log_warnx("list=%s source=%s reason=%s: approval ended %s (owner %s); its entities "
+		    "are left out until approved-until is renewed", l->name, s->name,
+		    reason_code(R_APPROVAL_EXPIRED), when, s->owner != NULL ? s->owner : "unknown");
+		if (audit_throttle(c->conf, l->name, key, c->now, AUDIT_REPEAT))
+			audit_emit(c->now, "approval-expired", "alert", json_pack("{s:s,s:s,s:s,s:s}",
+			    "list", l->name, "source", s->name, "owner",
+			    s->owner != NULL ? s->owner : "", "approved_until", when));
+		return;
+	}
+	log_warnx("list=%s source=%s: approval ends %s (in %lld days, owner %s); renew "
+	    "approved-until or the source drops out", l->name, s->name, when, days,
+	    s->owner != NULL ? s->owner : "unknown");
+	if (audit_throttle(c->conf, l->name, key, c->now, AUDIT_REPEAT))
+		audit_emit(c->now, "approval-expiring", "warning", json_pack("{s:s,s:s,s:s,s:s,s:I}",
+		    "list", l->name, "source", s->name, "owner", s->owner != NULL ? s->owner : "",
+		    "approved_until", when, "days_left", (json_int_t)days));
+}
+
+/*
+ * Audit a list that kept its previous generation (mass-drop, no entity,
+ * signing or publishing failure): an alert, once a day per list and reason.
+ */
+static void
+audit_held(const struct cycle *c, const struct verdict *why)
+{
+	char	 key[96];
+
+	snprintf(key, sizeof(key), "held:%s", reason_code(why->reason));
+	if (audit_throttle(c->conf, c->list->name, key, c->now, AUDIT_REPEAT))
+		audit_emit(c->now, "publication-held", "alert", json_pack("{s:s,s:s,s:s}",
+		    "list", c->list->name, "reason", reason_code(why->reason), "detail",
+		    why->detail));
+}
+
+/*
+ * The operator key, loaded only after the list's fetch and verify children
+ * were forked (and freed, zeroised, before the next list's): a child that
+ * parses partner bytes never has the key in its memory.  NULL (logged) when
+ * it cannot be used.
+ */
+static struct signer *
+signer_open(const struct config *conf, struct signer *sg, struct verdict *why)
+{
+	memset(sg, 0, sizeof(*sg));
+	if (conf->signing_key == NULL) {
+		verdict_set(why, R_SIGN_FAILED, "no signing-key configured");
+		return NULL;
+	}
+	if (signer_load(sg, conf->signing_key, conf->signing_cert, why) == -1) {
+		why->reason = R_SIGN_FAILED;
+		return NULL;
+	}
+	return sg;
+}
+
 /* One list: 0 all sources fine and published, 1 otherwise. */
 static int
-build_list(const struct config *conf, const struct list_conf *l, const struct signer *sg,
-    const struct build_opts *bo)
+build_list(const struct config *conf, const struct list_conf *l, const struct build_opts *bo)
 {
 	struct cycle	 c;
 	struct live	 lv;
 	struct verdict	 why;
+	struct signer	 key, *sg;
 	size_t		 i;
 	int		 rc = 0, published;
 
@@ -607,19 +837,28 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
 	c.now = bo->now;
 	c.st = xcalloc(l->sourcesz + 1, sizeof(*c.st));
 	c.fetched = xcalloc(l->sourcesz + 1, sizeof(*c.fetched));
-	sources_gather(conf, l, c.now, c.st, c.fetched, bo->sched);
-	for (i = 0; i < l->sourcesz; i++)
+	sources_gather_isolated(conf, l, c.now, c.st, c.fetched, bo->sched);
+	for (i = 0; i < l->sourcesz; i++) {
 		if (c.st[i].status != SRC_OK)
 			rc = 1;
+		audit_source(&c, &c.st[i]);
+		approval_check(&c, c.st[i].conf);
+	}
 	memset(&why, 0, sizeof(why));
-	if (sg == NULL)
-		verdict_set(&why, R_SIGN_FAILED, "no usable signing key");
+	if ((sg = signer_open(conf, &key, &why)) == NULL)
+		log_warnx("list=%s reason=%s: %s; nothing will be published", l->name,
+		    reason_code(R_SIGN_FAILED), why.detail);
 	published = sg != NULL && publish_list(&c, sg, bo->force, &lv, &why) == 0;
-	if (!published)
+	if (sg != NULL)
+		signer_free(sg);
+	if (!published) {
 		rc = 1;
+		audit_held(&c, &why);
+	}
 	record(bo, &c, published, &lv, &why);
 	for (i = 0; i < l->sourcesz; i++)
 		entity_set_free(&c.st[i].set);
+	revoked_set_free(&c.revoked);
 	free(c.st);
 	free(c.fetched);
 	return rc;
@@ -628,10 +867,8 @@ build_list(const struct config *conf, const struct list_conf *l, const struct si
 int
 build_run(const struct config *conf, const struct build_opts *bo)
 {
-	struct signer	 sg;
-	struct verdict	 v;
 	size_t		 i;
-	int		 lock, rc = EXIT_OK, have_signer;
+	int		 lock, rc = EXIT_OK;
 
 	if (mkdir_p(conf->state_dir, 0700) == -1 || mkdir_p(conf->publish_dir, 0755) == -1) {
 		log_warn("cannot create %s or %s", conf->state_dir, conf->publish_dir);
@@ -641,26 +878,20 @@ build_run(const struct config *conf, const struct build_opts *bo)
 		log_warnx("%s: another fedtrust process holds the state-dir lock", conf->state_dir);
 		return EXIT_REJECT;
 	}
-	memset(&sg, 0, sizeof(sg));
-	memset(&v, 0, sizeof(v));
-	have_signer = conf->signing_key != NULL &&
-	    signer_load(&sg, conf->signing_key, conf->signing_cert, &v) == 0;
-	if (!have_signer)
-		log_warnx("reason=%s: %s; nothing will be published", reason_code(R_SIGN_FAILED),
-		    conf->signing_key == NULL ? "no signing-key configured" : v.detail);
 	for (i = 0; i < conf->listsz; i++) {
 		if (bo->only_list != NULL && strcmp(bo->only_list, conf->lists[i].name) != 0)
 			continue;
 		/* the daemon: nothing due and nothing to renew in this list yet */
-		if (bo->sched != NULL && build_next(conf, &conf->lists[i], bo->sched, bo->now) > bo->now)
+		if (conf->lists[i].disabled)
 			continue;
-		if (build_list(conf, &conf->lists[i], have_signer ? &sg : NULL, bo) != 0)
+		if (bo->sched != NULL && !bo->every_list &&
+		    build_next(conf, &conf->lists[i], bo->sched, bo->now) > bo->now)
+			continue;
+		if (build_list(conf, &conf->lists[i], bo) != 0)
 			rc = EXIT_REJECT;
 		if (bo->sched != NULL)
 			schedule_list_ran(bo->sched, conf->lists[i].name, bo->now);
 	}
-	if (have_signer)
-		signer_free(&sg);
 	close(lock);
 	return rc;
 }

@@ -73,7 +73,9 @@ cmd_build(int argc, char *argv[])
 		config_free(conf);
 		return EXIT_USAGE;
 	}
+	(void)audit_open(conf);
 	rc = build_run(conf, &bo);
+	audit_close();
 	config_free(conf);
 	return rc;
 }

@@ -421,6 +421,26 @@ print_entity(const struct fedtrust_entity *e, time_t now)
 	}
 }
 
+/* After NOT FOUND: say so when the bundle lists id (or certificate x5t) as revoked. */
+static void
+print_revoked(const struct fedtrust_bundle *b, const char *id, const char *x5t)
+{
+	const struct fedtrust_revoked	*r;
+	char				 ts[32];
+	size_t				 i;
+
+	for (i = 0; (r = fedtrust_bundle_revoked_at(b, i)) != NULL; i++)
+		if (id != NULL && strcmp(fedtrust_revoked_id(r), id) == 0)
+			printf("REVOKED %s (%s) at %s: %s\n", fedtrust_revoked_id(r),
+			    fedtrust_revoked_proto(r),
+			    format_time(fedtrust_revoked_time(r), ts, sizeof(ts)),
+			    fedtrust_revoked_reason(r));
+	if (x5t != NULL && (r = fedtrust_bundle_revoked_thumbprint(b, x5t)) != NULL)
+		printf("REVOKED %s (%s) at %s: %s\n", fedtrust_revoked_id(r),
+		    fedtrust_revoked_proto(r), format_time(fedtrust_revoked_time(r), ts, sizeof(ts)),
+		    fedtrust_revoked_reason(r));
+}
+
 /* fedtrust lookup ... */
 int
 cmd_lookup(int argc, char *argv[])
@@ -444,6 +464,7 @@ cmd_lookup(int argc, char *argv[])
 	if (e == NULL) {
 		printf("%s: %s\n", err.code == FEDTRUST_E_EXPIRED ? "EXPIRED" : "NOT FOUND",
 		    err.text);
+		print_revoked(b, o.id, o.x5t);
 		rc = EXIT_REJECT;
 		goto out;
 	}

@@ -33,24 +33,7 @@ verify_usage(void)
 static const char *
 roles_str(unsigned roles, char *buf, size_t bufsz)
 {
-	static const struct { unsigned bit; const char *name; } r[] = {
-		{ ROLE_IDP, "idp" }, { ROLE_SP, "sp" }, { ROLE_AA, "aa" },
-		{ ROLE_AUTHN, "authn" }, { ROLE_PDP, "pdp" }, { ROLE_OTHER, "other" },
-		{ ROLE_OP, "openid_provider" }, { ROLE_RP, "openid_relying_party" },
-		{ ROLE_OAUTH_AS, "oauth_authorization_server" }, { ROLE_OAUTH_CLIENT, "oauth_client" },
-		{ ROLE_OAUTH_RS, "oauth_resource" }, { ROLE_TLS_CLIENT, "tls_client" },
-		{ ROLE_TLS_SERVER, "tls_server" },
-	};
-	size_t	 i;
-
-	buf[0] = '\0';
-	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if (roles & r[i].bit)
-			snprintf(buf + strlen(buf), bufsz - strlen(buf), "%s%s",
-			    buf[0] ? "," : "", r[i].name);
-	if (buf[0] == '\0')
-		snprintf(buf, bufsz, "none");
-	return buf;
+	return roles_join(roles, ",", buf, bufsz);
 }
 
 /*

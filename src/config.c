@@ -35,6 +35,8 @@ perr(struct parse *p, const char *fmt, const char *a, const char *b)
 	return 0;
 }
 
+static int parse_bool(const char *, int *);
+
 static int
 valid_name(const char *s, const char *extra)
 {
@@ -93,21 +95,17 @@ for_each_item(const char *value, int (*fn)(const char *, void *), void *arg)
 static int
 role_bit(const char *s, void *arg)
 {
-	static const struct { const char *name; unsigned bit; } roles[] = {
-		{ "idp", ROLE_IDP }, { "sp", ROLE_SP }, { "aa", ROLE_AA },
-		{ "authn", ROLE_AUTHN }, { "pdp", ROLE_PDP }, { "other", ROLE_OTHER },
-		{ "openid_provider", ROLE_OP }, { "openid_relying_party", ROLE_RP },
-		{ "oauth_authorization_server", ROLE_OAUTH_AS },
-		{ "oauth_client", ROLE_OAUTH_CLIENT }, { "oauth_resource", ROLE_OAUTH_RS },
-		{ "tls_client", ROLE_TLS_CLIENT }, { "tls_server", ROLE_TLS_SERVER },
-		{ "all", ROLE_ALL },
-	};
-	unsigned	*bits = arg;
+	const char	*name;
+	unsigned	*bits = arg, bit;
 	size_t		 i;
 
-	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-		if (strcmp(s, roles[i].name) == 0) {
-			*bits |= roles[i].bit;
+	if (strcmp(s, "all") == 0) {
+		*bits |= ROLE_ALL;
+		return 0;
+	}
+	for (i = 0; (name = role_name_at(i, &bit)) != NULL; i++) {
+		if (strcmp(s, name) == 0) {
+			*bits |= bit;
 			return 0;
 		}
 	}
@@ -254,6 +252,11 @@ main_key(struct parse *p, const char *name, const char *value)
 		if (parse_int(value, &c->keep_generations) == -1 || c->keep_generations < 0 ||
 		    c->keep_generations > 100)
 			return perr(p, "keep-generations: bad number \"%s\"%s", value, "");
+	} else if (strcmp(name, "audit-log") == 0)
+		set_path(p, &c->audit_log, value);
+	else if (strcmp(name, "audit-syslog") == 0) {
+		if (parse_bool(value, &c->audit_syslog) == -1)
+			return perr(p, "audit-syslog: expected yes or no, not \"%s\"%s", value, "");
 	} else
 		return perr(p, "unknown key \"%s\" in section [%s]", name, "fedtrust");
 	return 1;
@@ -264,6 +267,37 @@ duration_key(struct parse *p, const char *name, const char *value, long min, lon
 {
 	if (parse_duration(value, out) == -1 || *out < min)
 		return perr(p, "%s: bad duration \"%s\"", name, value);
+	return 1;
+}
+
+/* Lifecycle and hygiene keys of [trustlist]. */
+static int
+list_key_more(struct parse *p, const char *name, const char *value)
+{
+	struct list_conf	*l = p->list;
+
+	if (strcmp(name, "enabled") == 0) {
+		int	 on;
+
+		if (parse_bool(value, &on) == -1)
+			return perr(p, "enabled: expected yes or no, not \"%s\"%s", value, "");
+		l->disabled = !on;
+	} else if (strcmp(name, "approval-warning") == 0)
+		return duration_key(p, name, value, 0, &l->approval_warning);
+	else if (strcmp(name, "cert-expiry-warning") == 0)
+		return duration_key(p, name, value, 0, &l->cert_warning);
+	else if (strcmp(name, "revocation-retention") == 0)
+		return duration_key(p, name, value, 0, &l->revocation_retention);
+	else if (strcmp(name, "shared-keys") == 0) {
+		if (strcmp(value, "warn") != 0 && strcmp(value, "reject") != 0)
+			return perr(p, "shared-keys: expected warn or reject, not \"%s\"%s", value, "");
+		l->shared_keys = value[0] == 'r';
+	} else if (strcmp(name, "weak-keys") == 0) {
+		if (strcmp(value, "warn") != 0 && strcmp(value, "reject") != 0)
+			return perr(p, "weak-keys: expected reject or warn, not \"%s\"%s", value, "");
+		l->weak_keys = value[0] == 'w';
+	} else
+		return perr(p, "unknown key \"%s\" in section [%s]", name, "trustlist");
 	return 1;
 }
 
@@ -321,7 +355,7 @@ list_key(struct parse *p, const char *name, const char *value)
 			return perr(p, "roles: expected idp, sp, aa, authn, pdp, other, an OpenID "
 			    "Federation entity type, tls_client, tls_server or all, not \"%s\"%s", value, "");
 	} else
-		return perr(p, "unknown key \"%s\" in section [%s]", name, "trustlist");
+		return list_key_more(p, name, value);
 	return 1;
 }
 
@@ -408,6 +442,52 @@ names_key(struct parse *p, struct source_conf *s, const char *name, const char *
 	return 1;
 }
 
+/*
+ * "revoked = TIME REASON" or "revoke-entity = ID TIME REASON": the reason is
+ * required (an audit needs it); one revoked = per source.
+ */
+static int
+revocation_key(struct parse *p, struct source_conf *s, const char *name, const char *value)
+{
+	struct revocation	 r;
+	const char		*v = value, *sp;
+	char			*t;
+	size_t			 i;
+
+	memset(&r, 0, sizeof(r));
+	if (name[6] == '-') {		/* revoke-entity */
+		if ((sp = strchr(v, ' ')) == NULL || sp == v || sp - v > MAX_ENTITY_ID)
+			return perr(p, "%s: expected ID TIME REASON, not \"%s\"", name, value);
+		r.id = xstrndup(v, (size_t)(sp - v));
+		v = sp + 1;
+	}
+	while (*v == ' ')
+		v++;
+	if ((sp = strchr(v, ' ')) == NULL) {
+		free(r.id);
+		return perr(p, "%s: expected %sTIME REASON (the reason is required)", name,
+		    r.id != NULL ? "ID " : "");
+	}
+	t = xstrndup(v, (size_t)(sp - v));
+	if (parse_time(t, &r.at) == -1) {
+		free(t);
+		free(r.id);
+		return perr(p, "%s: \"%s\" is not an RFC 3339 time", name, value);
+	}
+	free(t);
+	for (i = 0; i < s->revsz; i++)
+		if (s->revs[i].id == NULL && r.id == NULL) {
+			free(r.id);
+			return perr(p, "%s: [source %s] is revoked twice", name, s->name);
+		}
+	while (*sp == ' ')
+		sp++;
+	r.reason = xstrdup(sp);
+	s->revs = xreallocarray(s->revs, s->revsz + 1, sizeof(*s->revs));
+	s->revs[s->revsz++] = r;
+	return 1;
+}
+
 /* Keys of the oidf, signed-jwks and x509 source types, and scopes. */
 static int
 source_key_more(struct parse *p, struct source_conf *s, const char *name, const char *value)
@@ -452,6 +532,10 @@ source_key_more(struct parse *p, struct source_conf *s, const char *name, const 
 		set_str(&s->crl_url, value);
 	} else if (strncmp(name, "tls-client-auth-", 16) == 0)
 		return names_key(p, s, name, value);
+	else if (strcmp(name, "note") == 0)
+		set_str(&s->note, value);
+	else if (strcmp(name, "revoked") == 0 || strcmp(name, "revoke-entity") == 0)
+		return revocation_key(p, s, name, value);
 	else
 		return perr(p, "unknown key \"%s\" in [source %s]", name, s->name);
 	return 1;
@@ -701,6 +785,9 @@ list_defaults(struct list_conf *l, const char *file)
 	l->max_drop = 0.10;
 	l->outputs = OUT_SAML;
 	l->roles = ROLE_ALL;
+	l->approval_warning = 14 * 86400;
+	l->cert_warning = 30 * 86400;
+	l->revocation_retention = 30 * 86400;
 }
 
 static int
@@ -799,6 +886,7 @@ config_defaults(struct config *c, const char *file)
 	c->fetch_timeout = MAX_FETCH_TIMEOUT;
 	c->max_size = MAX_DOC_SIZE;
 	c->keep_generations = MAX_GENERATIONS_KEPT;
+	c->audit_syslog = 1;
 	free(dir);
 }
 
@@ -824,6 +912,8 @@ config_load(const char *file, char *err, size_t errsz)
 	}
 	if (load_lists(&p, err, errsz) == -1)
 		goto fail;
+	if (c->audit_log == NULL)
+		c->audit_log = path_join(c->state_dir, "audit.log");
 	return c;
 fail:
 	config_free(c);
@@ -850,6 +940,12 @@ source_conf_free(struct source_conf *s)
 	free(s->crl_url);
 	free(s->names_kind);
 	strv_free(s->names, s->namesz);
+	free(s->note);
+	for (size_t i = 0; i < s->revsz; i++) {
+		free(s->revs[i].id);
+		free(s->revs[i].reason);
+	}
+	free(s->revs);
 }
 
 void
@@ -883,6 +979,7 @@ config_free(struct config *c)
 	free(c->base_url);
 	free(c->listen);
 	free(c->ca_file);
+	free(c->audit_log);
 	free(c);
 }
 

@@ -92,8 +92,8 @@ read_line(int fd, char *buf, size_t bufsz, int ms)
 	return -1;
 }
 
-/* The reply to one request line. */
-static void
+/* The reply to one request line; CTL_* flags for the daemon. */
+static int
 answer(char *line, struct schedule *s, const struct config *c, time_t now, char *out,
     size_t outsz)
 {
@@ -106,11 +106,17 @@ answer(char *line, struct schedule *s, const struct config *c, time_t now, char 
 			words[n++] = w;
 	if (n == 1 && strcmp(words[0], "status") == 0) {
 		snprintf(out, outsz, "ok\n");
-		return;
+		return 0;
+	}
+	if (n == 1 && strcmp(words[0], "reload") == 0) {
+		snprintf(out, outsz, "ok\n");
+		log_info("control: reload requested");
+		return CTL_RELOAD;
 	}
 	if (n < 1 || n > 3 || strcmp(words[0], "refresh") != 0) {
-		snprintf(out, outsz, "error unknown request (refresh [LIST [SOURCE]] | status)\n");
-		return;
+		snprintf(out, outsz, "error unknown request (refresh [LIST [SOURCE]] | reload | "
+		    "status)\n");
+		return 0;
 	}
 	marked = schedule_force(s, c, n > 1 ? words[1] : NULL, n > 2 ? words[2] : NULL, now);
 	if (marked == -1)
@@ -123,26 +129,28 @@ answer(char *line, struct schedule *s, const struct config *c, time_t now, char 
 		log_info("control: refresh of %s%s%s requested (%d sources)", n > 1 ? words[1] : "all",
 		    n > 2 ? "/" : "", n > 2 ? words[2] : "", marked);
 	}
+	return 0;
 }
 
-void
+int
 ctl_serve(int fd, struct schedule *s, const struct config *c, time_t now)
 {
 	char	 line[MAX_CTL_LINE], out[MAX_CTL_LINE];
-	int	 cfd, fl;
+	int	 cfd, fl, flags = 0;
 
 	if (fd == -1)
-		return;
+		return 0;
 	while ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) != -1) {
 		fl = fcntl(cfd, F_GETFL);
 		(void)fcntl(cfd, F_SETFL, fl | O_NONBLOCK);
 		if (read_line(cfd, line, sizeof(line), CTL_TIMEOUT) == 0)
-			answer(line, s, c, now, out, sizeof(out));
+			flags |= answer(line, s, c, now, out, sizeof(out));
 		else
 			snprintf(out, sizeof(out), "error request not read\n");
 		(void)send(cfd, out, strlen(out), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(cfd);
 	}
+	return flags;
 }
 
 int

@@ -215,3 +215,39 @@ entity_add_key(struct entity *e, struct key *k)
 	e->keys[e->keysz++] = *k;
 	memset(k, 0, sizeof(*k));
 }
+
+/* Every ROLE_* bit with its name, in the bundle's order (config, bundle, listings). */
+static const struct { unsigned bit; const char *name; } role_table[] = {
+	{ ROLE_IDP, "idp" }, { ROLE_SP, "sp" }, { ROLE_AA, "aa" },
+	{ ROLE_AUTHN, "authn" }, { ROLE_PDP, "pdp" }, { ROLE_OTHER, "other" },
+	{ ROLE_OP, "openid_provider" }, { ROLE_RP, "openid_relying_party" },
+	{ ROLE_OAUTH_AS, "oauth_authorization_server" }, { ROLE_OAUTH_CLIENT, "oauth_client" },
+	{ ROLE_OAUTH_RS, "oauth_resource" }, { ROLE_TLS_CLIENT, "tls_client" },
+	{ ROLE_TLS_SERVER, "tls_server" },
+};
+
+const char *
+role_name_at(size_t i, unsigned *bit)
+{
+	if (i >= sizeof(role_table) / sizeof(role_table[0]))
+		return NULL;
+	*bit = role_table[i].bit;
+	return role_table[i].name;
+}
+
+const char *
+roles_join(unsigned roles, const char *sep, char *buf, size_t bufsz)
+{
+	const char	*name;
+	unsigned	 bit;
+	size_t		 i;
+
+	buf[0] = '\0';
+	for (i = 0; (name = role_name_at(i, &bit)) != NULL; i++)
+		if (roles & bit)
+			snprintf(buf + strlen(buf), bufsz - strlen(buf), "%s%s", buf[0] ? sep : "",
+			    name);
+	if (buf[0] == '\0')
+		snprintf(buf, bufsz, "none");
+	return buf;
+}

@@ -71,6 +71,9 @@ enum reason {
 	R_ENTITY_DEDUPED,	/* entity-deduped: lost to the same entityID from a source of higher priority */
 	R_MASS_DROP,		/* mass-drop: too many entities vanished at once */
 	R_APPROVAL_EXPIRED,	/* approval-expired: the source's approved-until has passed */
+	R_REVOKED,		/* revoked: an admin revoked the source or entity (fedtrust source revoke) */
+	R_KEY_WEAK,		/* key-weak: an entity key is RSA under 2048 bits, a curve not allowed, DSA ... */
+	R_KEY_SHARED,		/* key-shared: one key (SPKI) used by several entities (shared-keys = reject) */
 	/* JSON, JWS and JWT (third-party statements and key sets; JWS-01..12) */
 	R_JSON_INVALID,		/* json-invalid: not strict JSON (duplicates, depth, numbers, UTF-8, size) */
 	R_JWS_MALFORMED,	/* jws-malformed: not a strict compact JWS (segments, base64url) */
@@ -235,6 +238,17 @@ enum cert_validity { CERT_VALIDITY_WARN = 0, CERT_VALIDITY_REJECT, CERT_VALIDITY
 #define BUNDLE_COMPACT	0	/* bundle-variant = compact: x5t#S256 only */
 #define BUNDLE_FULL	1	/* bundle-variant = full: x5c as well */
 
+/*
+ * A revocation written by `fedtrust source revoke` into the trust list:
+ * "revoked = TIME REASON" (the whole source, id NULL) or
+ * "revoke-entity = ID TIME REASON" (one entity id, every protocol).
+ */
+struct revocation {
+	char		*id;		/* entity id, or NULL for the whole source */
+	time_t		 at;		/* when it was revoked */
+	char		*reason;	/* free text, no control characters */
+};
+
 struct source_conf {
 	char		*name;		/* [source NAME] */
 	enum source_type type;
@@ -283,6 +297,10 @@ struct source_conf {
 	char		*names_kind;	/* "subject_dn", "san_dns", "san_uri", "san_ip", "san_email" or NULL */
 	char		**names;	/* tls-client-auth-*: expected names (bundle "names") */
 	size_t		 namesz;
+	/* registration and lifecycle (every type) */
+	char		*note;		/* note = free text from the registration */
+	struct revocation *revs;	/* revoked = / revoke-entity = (file order) */
+	size_t		 revsz;
 };
 
 struct list_conf {
@@ -302,6 +320,12 @@ struct list_conf {
 	char		**deny;
 	size_t		 denysz;
 	unsigned	 roles;		/* list-wide role filter, default ROLE_ALL */
+	int		 disabled;	/* enabled = no: parsed and checked, never built or counted by /healthz */
+	long		 approval_warning; /* approval-warning: warn this long before approved-until (14d) */
+	long		 cert_warning;	/* cert-expiry-warning: warn when a partner certificate ends within (30d) */
+	int		 shared_keys;	/* shared-keys = warn (0, default) | reject (1) */
+	int		 weak_keys;	/* weak-keys = reject (0, default) | warn (1) */
+	long		 revocation_retention; /* revocation-retention: revocations listed in the bundle this long (30d) */
 	struct source_conf *sources;
 	size_t		 sourcesz;
 };
@@ -321,6 +345,8 @@ struct config {
 	long		 fetch_timeout;
 	size_t		 max_size;
 	int		 keep_generations; /* generations kept besides the live one */
+	char		*audit_log;	/* audit-log: JSON-lines file; default state-dir/audit.log */
+	int		 audit_syslog;	/* audit-syslog = yes (default) | no: copy each audit line to syslog */
 	struct list_conf *lists;
 	size_t		 listsz;
 };
@@ -345,6 +371,10 @@ int		 parse_extra_algs(const char *, unsigned *);
 
 /* "idp, sp" -> ROLE_* bits. 0 / -1. */
 int		 parse_roles(const char *, unsigned *);
+/* The i-th role name and its ROLE_* bit, in the bundle's order; NULL past the end (entity.c). */
+const char	*role_name_at(size_t i, unsigned *bit);
+/* The names of the bits of roles joined by sep into buf ("none" when there are none). */
+const char	*roles_join(unsigned roles, const char *sep, char *buf, size_t bufsz);
 
 /* ------------------------------------------------------------ anchor.c */
 
@@ -568,6 +598,9 @@ struct fetch_res {
 
 /* Fetch n requests concurrently (one curl multi handle). Always fills res[0..n). */
 void	 fetch_many(const struct fetch_req *, struct fetch_res *, size_t n);
+/* Send every later fetch_many through fn (the verify child's proxy to the fetch child). */
+typedef void	 fetch_proxy_fn(const struct fetch_req *, struct fetch_res *, size_t n, void *arg);
+void	 fetch_set_proxy(fetch_proxy_fn *fn, void *arg);
 void	 fetch_res_free(struct fetch_res *);	/* frees members, not the struct */
 int	 fetch_init(void);			/* curl_global_init; 0 / -1 */
 void	 fetch_shutdown(void);
@@ -975,6 +1008,7 @@ void	 outfiles_free(struct outfiles *);	/* frees members, not the struct */
 struct json_t;
 
 /* What the bundle of one generation needs to know. */
+struct revoked_set;
 struct bundle_opts {
 	const char	*issuer;
 	const char	*list;
@@ -989,6 +1023,7 @@ struct bundle_opts {
 	const struct source_state *sources;
 	size_t		 sourcesz;
 	const time_t	*fetched;	/* per source: last successful fetch, 0 = never */
+	const struct revoked_set *revoked; /* recent revocations (member "revoked"), or NULL */
 };
 
 /* A produced bundle: the JWS, its head, keys.json and the entity objects. */
@@ -1002,6 +1037,7 @@ struct bundle {
 	char		 bdig[44];	/* base64url SHA-256 of jws */
 	time_t		 iat, exp, head_exp;
 	int		 alg;		/* JWS alg (enum fedtrustp_alg) of the operator key */
+	char		 kid[44];	/* thumbprint of the operator key that signed it */
 	struct json_t	*entities;	/* the payload's entities array (own reference) */
 	const struct entity **ents;	/* ents[i] made entities[i] (borrowed) */
 	size_t		 entsz;
@@ -1114,6 +1150,13 @@ struct schedule;
  */
 void	 sources_gather(const struct config *, const struct list_conf *l, time_t now,
 	    struct source_state *st, time_t *fetched, struct schedule *sched);
+/*
+ * `fedtrust source test`: fetch and verify source idx of l at now exactly as
+ * sources_gather would, but unconditionally (no If-None-Match) and without
+ * writing any state (cache, CRL, snapshot).  Fills *st (caller frees st->set).
+ */
+void	 sources_probe(const struct config *, const struct list_conf *l, size_t idx, time_t now,
+	    struct source_state *st);
 
 /* ------------------------------------------------------------ schedule.c */
 
@@ -1139,6 +1182,8 @@ void	 schedule_done(struct schedule *, const struct list_conf *, const struct so
  */
 int	 schedule_force(struct schedule *, const struct config *, const char *list,
 	    const char *source, time_t now);
+/* In a child's copy of the schedule: schedule_done records and logs nothing (main does). */
+void	 schedule_passive(struct schedule *);
 /* A cycle of list ran at now: a renewal that failed is retried MIN_SCHEDULE later, not at once. */
 void	 schedule_list_ran(struct schedule *, const char *list, time_t now);
 /* The earliest time a renewal of list may be tried again (0: at once). */
@@ -1162,16 +1207,253 @@ time_t	 schedule_next(time_t now, long refresh, long cache_duration, time_t vali
 /*
  * The control socket (state-dir/control.sock, AF_UNIX stream, mode 0660):
  * one line per request, one line back.  "refresh [LIST [SOURCE]]" ->
- * "ok N" | "error TEXT"; "status" -> "ok".
+ * "ok N" | "error TEXT"; "reload" -> "ok" (the daemon re-reads its config as
+ * on SIGHUP, then cycles every list); "status" -> "ok".
  */
 int	 ctl_listen(const char *path);		/* listening fd, or -1 (logged) */
-/* Answer every pending request on the listening fd (non-blocking). */
-void	 ctl_serve(int fd, struct schedule *, const struct config *, time_t now);
+/* Answer every pending request on the listening fd (non-blocking). Returns CTL_* flags. */
+int	 ctl_serve(int fd, struct schedule *, const struct config *, time_t now);
+#define CTL_RELOAD		0x01		/* a "reload" request arrived */
 /* Client: send line, read the reply into reply. 0 / -1 (errno, message in reply). */
 int	 ctl_request(const char *path, const char *line, char *reply, size_t replysz);
 /* state-dir/control.sock of conf (caller frees). */
 char	*ctl_path(const struct config *);
 #define MAX_CTL_LINE		512		/* bytes of one control request or reply */
+
+/* ------------------------------------------------------------ audit.c */
+
+/*
+ * The audit log (docs/audit.md): one JSON object per line for every security
+ * event, appended to audit-log (mode 0600, flushed per line) and, with
+ * audit-syslog, copied to syslog (ident fedtrust-audit, LOG_AUTHPRIV|LOG_NOTICE).
+ * Process-wide like log.c.  Every line has "ts" (RFC 3339 of now), "event"
+ * and "severity" ("info", "warning" or "alert"), then the event's fields.
+ */
+struct json_t;
+/* Open (or reopen after a reload) the audit log of conf. 0, or -1 (logged; events are then only logged). */
+int	 audit_open(const struct config *);
+void	 audit_close(void);
+/* Record event at now with fields (a JSON object, stolen; NULL = none). */
+void	 audit_emit(time_t now, const char *event, const char *severity, struct json_t *fields);
+/*
+ * 1 when the warning named key of list was not recorded within period
+ * seconds before now (and records it now), 0 otherwise: repeated warnings
+ * (approval expiring, certificate expiring, shared key) reach the audit log
+ * once a day, not once a cycle.  State: state-dir/lists/LIST/warned.
+ */
+int	 audit_throttle(const struct config *, const char *list, const char *key, time_t now,
+	    long period);
+#define AUDIT_REPEAT		86400L		/* seconds between repeats of one warning */
+#define MAX_AUDIT_LINE		(64 * 1024)	/* bytes of one audit line (longer fields are cut) */
+#define MAX_AUDIT_WARNED	10000		/* warning keys remembered per list by audit_throttle */
+#define AUDIT_WARNED_KEEP	(7L * 86400)	/* seconds a throttled warning key is remembered (at least) */
+
+/* ------------------------------------------------------------ hygiene.c */
+
+/* What key hygiene found in one selection. */
+struct hygiene {
+	size_t		 weak;		/* entities with a weak key (dropped unless weak-keys = warn) */
+	size_t		 shared;	/* keys (SPKI) used by more than one entity id */
+	size_t		 expiring;	/* partner certificates ending within cert-expiry-warning */
+};
+
+/*
+ * Key hygiene of a list's selection at now (before it is signed): entities
+ * with a weak key (RSA under 2048 bits, EC curves other than P-256/384/521,
+ * DSA, anything but Ed25519 among the rest) are dropped with R_KEY_WEAK
+ * unless weak-keys = warn; one SPKI used by more than one entity id (any
+ * source) is flagged, and with shared-keys = reject every entity using it is
+ * dropped with R_KEY_SHARED; certificates whose notAfter falls within
+ * cert-expiry-warning are warned.  Dropped entities leave sel->ents and are
+ * appended to sel->drops.  Warnings are logged and audited (throttled with
+ * audit_throttle).  Fills h.
+ */
+struct selection;
+void	 hygiene_check(const struct config *, const struct list_conf *, struct selection *,
+	    time_t now, struct hygiene *h);
+/* 1 when k is a key fedtrust accepts for partners (the bundle's key profile), else 0 and why. */
+int	 entity_key_strong(const struct key *k, char *why, size_t whysz);
+
+/* ------------------------------------------------------------ changes.c */
+
+/*
+ * Change reports (docs/changes.md).  Each list keeps the (id, proto, source,
+ * key thumbprints) of its last publication in state-dir/lists/LIST/published.json;
+ * each new generation carries changes/SEQ.json (what changed since the last
+ * publication, with the reason of each removal when policy knows it) and the
+ * reports of up to MAX_CHANGES_KEPT earlier generations.
+ */
+struct change_input {
+	const struct config	*conf;
+	const struct list_conf	*list;
+	uint64_t		 seq;		/* the generation being published */
+	time_t			 now;
+	const struct entity *const *ents;	/* what is published, sorted by (id, proto) */
+	size_t			 entsz;
+	const struct drop	*drops;		/* why entities were left out (by id) */
+	size_t			 dropsz;
+	const char		*bdig;		/* bundle digest (base64url SHA-256 of the JWS), or NULL */
+};
+/* The report for in as JSON text (caller frees). 0 / -1 with v. Reads state, writes nothing. */
+int	 changes_make(const struct change_input *in, char **json, size_t *len, struct verdict *v);
+/*
+ * After the generation switched: audit what the report says (entity-added,
+ * entity-removed, key-added, key-removed, key-rotated, publication) and save
+ * in's entities as the last published state.
+ */
+void	 changes_commit(const struct change_input *in, const char *json, size_t len);
+/* Copy the live generation's recent change reports of list into files (older than seq). */
+struct outfiles;
+void	 changes_carry(const struct config *, const char *list, uint64_t seq, struct outfiles *);
+#define MAX_CHANGES_KEPT	200		/* change reports kept in the published folder */
+#define MAX_CHANGE_ITEMS	20000		/* entries in each array of one change report ("truncated" beyond) */
+#define MAX_CHANGES_CARRY	(64UL * 1024 * 1024) /* bytes of earlier reports carried into a generation */
+
+/*
+ * RFC 7638 thumbprint (base64url, 43 characters) of k's public key into jkt,
+ * and x5t#S256 of its certificate into x5t ("" without one). 0, or -1 when
+ * the key is not one the bundle can carry (out_bundle.c).
+ */
+int	 key_thumbprints(const struct key *k, char jkt[44], char x5t[44]);
+
+/* ------------------------------------------------------------ revoke.c */
+
+/*
+ * Revocations of a list, listed in the bundle (member "revoked",
+ * docs/bundle-format.md) while younger than revocation-retention: one record
+ * per revoked (id, proto) with the key thumbprints it had when it was last
+ * seen (state-dir/lists/LIST/revoked.json keeps them when the source is gone).
+ */
+struct revoked {
+	char		*id;
+	enum proto	 proto;
+	char		*src;		/* source name */
+	time_t		 at;
+	char		*reason;
+	char		**jkts;		/* RFC 7638 thumbprints */
+	size_t		 jktsz;
+	char		**x5ts;		/* x5t#S256 of certificates */
+	size_t		 x5tsz;
+};
+struct revoked_set {
+	struct revoked	*r;
+	size_t		 n;
+};
+/* The revocation (source or entity) that applies to e of source s, or NULL (policy.c). */
+const struct revocation *revocation_find(const struct source_conf *s, const char *id);
+/* The records to list for list l at now, from st and the saved state (which it updates). */
+void	 revoked_collect(const struct config *, const struct list_conf *l,
+	    const struct source_state *st, size_t n, time_t now, struct revoked_set *out);
+void	 revoked_set_free(struct revoked_set *);	/* frees members, not the struct */
+#define MAX_REVOKED_LISTED	10000		/* revocation records in one bundle */
+
+/* ------------------------------------------------------------ sandbox.c */
+
+enum sandbox_role {
+	SANDBOX_VERIFY = 1,	/* parses untrusted bytes: no network, no signing key, no publish folder */
+	SANDBOX_SERVE,		/* answers HTTP: reads the publish folder only */
+	SANDBOX_FETCH		/* libcurl: the network, CA files and file:// sources, nothing writable */
+};
+/* The paths a role may use: read-only and read-write trees or files. */
+struct sandbox_paths {
+	const char	*const *ro;
+	size_t		 nro;
+	const char	*const *rw;
+	size_t		 nrw;
+};
+/*
+ * Lock the calling child down for role (docs/security.md): no_new_privs,
+ * no core dumps, Landlock limited to sp (and no TCP for SANDBOX_VERIFY),
+ * a seccomp denylist.  0, or -1 (logged) when a step the kernel supports
+ * failed: the caller must then exit, never run unconfined.
+ */
+int	 sandbox_enter(enum sandbox_role, const struct sandbox_paths *sp);
+#define MAX_SANDBOX_FILES	256		/* open descriptors of the verify child */
+
+/* ------------------------------------------------------------ ipc.c */
+
+/* A growing buffer with a read offset; bad is set by any out-of-bounds or malformed read. */
+struct ibuf {
+	unsigned char	*p;
+	size_t		 len, cap, off;
+	int		 bad;
+};
+void	 ibuf_put_mem(struct ibuf *, const void *, size_t);
+void	 ibuf_put_u64(struct ibuf *, uint64_t);
+void	 ibuf_put_bytes(struct ibuf *, const void *, size_t);	/* NULL kept as NULL */
+void	 ibuf_put_str(struct ibuf *, const char *);		/* NULL kept as NULL */
+void	 ibuf_put_strv(struct ibuf *, char *const *, size_t);
+uint64_t ibuf_get_u64(struct ibuf *);
+/* A count of items of at least min bytes each that fits in what is left (else bad, 0). */
+size_t	 ibuf_get_count(struct ibuf *, size_t min);
+unsigned char *ibuf_get_bytes(struct ibuf *, size_t *n);	/* NUL-terminated copy or NULL; caller frees */
+char	*ibuf_get_str(struct ibuf *);			/* no embedded NUL; caller frees */
+void	 ibuf_get_strv(struct ibuf *, char ***, size_t *);
+/* Write one frame (type, length, bytes). 0 / -1 (errno). */
+int	 ipc_frame_write(int fd, uint32_t type, const struct ibuf *);
+/*
+ * Read one frame of type want (at most MAX_IPC_FRAME bytes) into a fresh
+ * buffer (caller frees b->p), waiting at most ms for each chunk (-1:
+ * forever). 0 / -1 (other type, too large, EOF, timeout).
+ */
+int	 ipc_frame_read(int fd, uint32_t want, struct ibuf *b, int ms);
+/* In a fresh child: close every descriptor but 0-2, a and b (no listening socket, lock or log file kept). */
+void	 close_fds_except(int a, int b);
+
+/* ------------------------------------------------------------ privsep.c */
+
+/*
+ * sources_gather in two sandboxed children per list and cycle: fetch
+ * (network) and verify (parses untrusted bytes; no network, no signing
+ * key, no publish folder).  Same contract as sources_gather; a child that
+ * dies or sends a malformed result fails every source of the list (R_INTERNAL).
+ */
+void	 sources_gather_isolated(const struct config *, const struct list_conf *l, time_t now,
+	    struct source_state *st, time_t *fetched, struct schedule *sched);
+#define MAX_IPC_FRAME		(1024UL * 1024 * 1024)	/* bytes of one frame between processes */
+#define MAX_VERIFY_WAIT		3600		/* seconds main waits for a verify child's next bytes */
+
+/* ------------------------------------------------------------ serve.c */
+
+/*
+ * The serve child (docs/security.md): libmicrohttpd over publish-dir in a
+ * process of its own, sandboxed to read the publish folder only; /metrics
+ * and /healthz are answered by main through a socketpair (a thread in main
+ * renders them from m and the config in force).  NULL (logged) when it
+ * could not start.
+ */
+struct serve;
+struct metrics;
+struct serve *serve_start(const struct config *, struct metrics *m,
+	    const struct config *(*config)(void *), time_t (*now)(void *));
+/* Stop the child (SIGTERM, then wait) and the answering thread. NULL-safe. */
+void	 serve_stop(struct serve *);
+
+/* ------------------------------------------------------------ conf_edit.c */
+
+/*
+ * Line-based edits of an INI trust-list file that keep every comment, blank
+ * line and the order of what they do not touch (fedtrust source add|remove|revoke).
+ * Text in, text out; the caller validates the result with config_load and
+ * writes it with write_file_atomic.
+ */
+struct ini_text;
+struct ini_text *ini_parse_text(const char *buf, size_t len);
+void	 ini_text_free(struct ini_text *);
+/* 1 when [section] exists. */
+int	 ini_has_section(const struct ini_text *, const char *section);
+/* Append "[section]" and its "key = value" lines (NULL-terminated pairs) at the end. */
+void	 ini_add_section(struct ini_text *, const char *section, const char *const *kv);
+/* Remove [section] and its lines (comments right before the next section stay). 0 / -1 none. */
+int	 ini_remove_section(struct ini_text *, const char *section);
+/* Replace the first "key = ..." of section, or add it after the section's last key. 0 / -1 no section. */
+int	 ini_set_key(struct ini_text *, const char *section, const char *key, const char *value);
+/* Add one more "key = value" line to section (repeatable keys). 0 / -1 no section. */
+int	 ini_append_key(struct ini_text *, const char *section, const char *key, const char *value);
+/* The text (caller frees). */
+char	*ini_render(const struct ini_text *, size_t *len);
+#define MAX_CONF_LINE		189		/* bytes of a line fedtrust source writes (inih reads ~195) */
+#define MAX_CONF_FILE		(4UL * 1024 * 1024)	/* bytes of a config file fedtrust source edits */
 
 /* ------------------------------------------------------------ build.c */
 
@@ -1182,6 +1464,7 @@ struct build_opts {
 	int		 force;		/* override the mass-drop guard once */
 	struct schedule	*sched;		/* daemon: fetch only due sources; NULL = all */
 	struct metrics	*metrics;	/* daemon: record outcomes; NULL = none */
+	int		 every_list;	/* daemon: cycle every list now (after a reload), sources not due from their last good copy */
 };
 
 /* The live generation of a list, as the last publication recorded it. */
@@ -1228,6 +1511,14 @@ void	 metrics_published(struct metrics *, const char *list, uint64_t seq, time_t
 	    size_t entities, size_t bundle_bytes, time_t valid_until);
 /* A list kept its previous generation at now, with the reason. */
 void	 metrics_kept(struct metrics *, const char *list, time_t now, const struct verdict *);
+/* Key hygiene findings and listed revocations of list's last cycle. */
+struct hygiene;
+void	 metrics_hygiene(struct metrics *, const char *list, const struct hygiene *,
+	    size_t revoked);
+/* The HTTP response counters (index: status code), to copy between processes. */
+#define METRICS_HTTP_CODES	600
+void	 metrics_http_get(struct metrics *, uint64_t counts[METRICS_HTTP_CODES]);
+void	 metrics_http_set(struct metrics *, const uint64_t counts[METRICS_HTTP_CODES]);
 /* One HTTP response with status code. */
 void	 metrics_http(struct metrics *, int status);
 /* Prometheus text exposition of everything at now; *buf malloc'd. */
@@ -1255,13 +1546,28 @@ struct httpd_opts {
 	const struct config *(*config)(void *arg);	/* the config in force (for /healthz) */
 	void		*arg;
 	time_t		(*now)(void *arg);	/* evaluation time (fedtrustd -P), NULL = time() */
+	/*
+	 * When set, /metrics (what HTTPD_REPORT_METRICS) and /healthz
+	 * (HTTPD_REPORT_HEALTH) are answered by report: *buf malloc'd text;
+	 * returns 1 (healthy / ok), 0 (unhealthy), -1 (no answer: 503).
+	 */
+	int		(*report)(void *arg, int what, time_t now, char **buf, size_t *len);
 };
+#define HTTPD_REPORT_METRICS	0
+#define HTTPD_REPORT_HEALTH	1
 /* Start serving; NULL with v (R_INTERNAL: address in use, bad listen). */
 struct httpd *httpd_start(const struct httpd_opts *, struct verdict *v);
 /* Stop accepting, finish running requests, free. NULL-safe. */
 void	 httpd_stop(struct httpd *);
 /* The port actually bound (listen with port 0 picks one). */
 int	 httpd_port(const struct httpd *);
+/*
+ * The published files a GET of url is answered from, decided exactly as the
+ * server does but without touching the disk (tests/fuzz/fuzz_mdq.c): 0 with
+ * the list name in list and *n paths relative to its generation in paths
+ * (negotiation order), or the status the request gets (400, 404).
+ */
+int	 httpd_map_path(const char *url, char list[65], char paths[3][96], size_t *n);
 
 #define MAX_HTTP_CONNECTIONS	256		/* concurrent connections */
 #define MAX_HTTP_PER_IP		32		/* concurrent connections from one address */
@@ -1327,6 +1633,8 @@ int	 cmd_bundle(int argc, char *argv[]);
 int	 cmd_lookup(int argc, char *argv[]);
 int	 cmd_pull(int argc, char *argv[]);
 int	 cmd_refresh(int argc, char *argv[]);
+int	 cmd_source(int argc, char *argv[]);	/* cmd_source.c: fedtrust source add|test|list|show|remove|revoke */
+int	 cmd_diff(int argc, char *argv[]);	/* changes.c: fedtrust diff */
 
 /* Exit codes of every command (config-and-cli.md). */
 #define EXIT_OK		0

@@ -2,7 +2,11 @@
  * Fetching partner documents with libcurl's multi interface.
  *
  * Only https:// (and file:// for local sources) is ever spoken; a redirect
- * may only lead to another https:// URL.  Every transfer is bounded in time
+ * is followed only to the same origin (https, same host and port), so a
+ * partner's server can never point the fetcher at another service (SSRF,
+ * NET-02).  A body must be framed (Content-Length or chunked, or HTTP/2):
+ * the end of a close-delimited body is only vouched for by TLS close_notify,
+ * which libcurl does not require (NET-07).  Every transfer is bounded in time
  * (connect, total, low speed), in redirects, in header bytes and in body
  * bytes, the last one counted after decompression in the write callback
  * because CURLOPT_MAXFILESIZE alone does not stop undeclared lengths or
@@ -33,6 +37,7 @@ enum fetch_abort {
 	ABORT_BODY_SIZE,	/* body over max_size (after decompression) */
 	ABORT_HEADER_SIZE,	/* response headers over MAX_HEADER_BYTES */
 	ABORT_STATUS,		/* body of a response we will not use */
+	ABORT_REDIRECT,		/* a redirect to another origin or scheme */
 };
 
 /* One transfer in flight. */
@@ -48,6 +53,8 @@ struct xfer {
 	size_t			 hdrbytes;	/* header bytes of every response seen */
 	long			 laststatus;	/* status line of the last response */
 	int			 redirected;	/* a 3xx response was seen */
+	int			 http1;		/* the last response is HTTP/1.x */
+	int			 framed;	/* ... and has Content-Length or chunked */
 	int			 is_file;
 	int			 done;
 	enum fetch_abort	 abort;
@@ -55,6 +62,7 @@ struct xfer {
 	char			*last_modified;
 	long			 retry_after;
 	char			 url[256];	/* sanitised URL for messages */
+	char			 location[256];	/* sanitised refused redirect target */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -174,9 +182,64 @@ parse_retry_after(const char *s)
 }
 
 /*
+ * 1 when location (absolute or relative to the URL being fetched) has the
+ * same origin as the request URL: https, same host, same port.  A Location
+ * that does not parse is not the same origin.
+ */
+static int
+same_origin(struct xfer *x, const char *location)
+{
+	CURLU		*base = NULL, *to = NULL;
+	char		*cur = NULL, *s1 = NULL, *s2 = NULL, *h1 = NULL, *h2 = NULL;
+	char		*p1 = NULL, *p2 = NULL;
+	int		 ok = 0;
+	const unsigned	 fl = CURLU_NON_SUPPORT_SCHEME;
+
+	if (curl_easy_getinfo(x->h, CURLINFO_EFFECTIVE_URL, &cur) != CURLE_OK || cur == NULL)
+		return 0;
+	if ((base = curl_url()) == NULL || (to = curl_url()) == NULL)
+		goto out;
+	/* the origin of the request, and the target resolved against the current URL */
+	if (curl_url_set(base, CURLUPART_URL, x->req->url, fl) != CURLUE_OK ||
+	    curl_url_set(to, CURLUPART_URL, cur, fl) != CURLUE_OK ||
+	    curl_url_set(to, CURLUPART_URL, location, fl) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(base, CURLUPART_SCHEME, &s1, 0) != CURLUE_OK ||
+	    curl_url_get(to, CURLUPART_SCHEME, &s2, 0) != CURLUE_OK ||
+	    curl_url_get(base, CURLUPART_HOST, &h1, 0) != CURLUE_OK ||
+	    curl_url_get(to, CURLUPART_HOST, &h2, 0) != CURLUE_OK ||
+	    curl_url_get(base, CURLUPART_PORT, &p1, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(to, CURLUPART_PORT, &p2, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	ok = strcasecmp(s1, "https") == 0 && strcasecmp(s2, "https") == 0 &&
+	    strcasecmp(h1, h2) == 0 && strcmp(p1, p2) == 0;
+out:
+	curl_free(s1);
+	curl_free(s2);
+	curl_free(h1);
+	curl_free(h2);
+	curl_free(p1);
+	curl_free(p2);
+	curl_url_cleanup(base);
+	curl_url_cleanup(to);
+	return ok;
+}
+
+/* 1 when a Transfer-Encoding value ends in chunked (the body is framed). */
+static int
+te_chunked(const char *v, size_t len)
+{
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return len >= 7 && strncasecmp(v + len - 7, "chunked", 7) == 0;
+}
+
+/*
  * Header callback: counts header bytes against MAX_HEADER_BYTES and keeps
  * ETag, Last-Modified and Retry-After of the final response (a new status
- * line forgets what an earlier redirect response said).
+ * line forgets what an earlier redirect response said).  A redirect to
+ * another origin is stopped here, before libcurl follows it, and whether
+ * the body is framed is noted.
  */
 static size_t
 header_cb(char *data, size_t size, size_t nmemb, void *arg)
@@ -199,6 +262,8 @@ header_cb(char *data, size_t size, size_t nmemb, void *arg)
 		x->etag = x->last_modified = NULL;
 		x->retry_after = -1;
 		x->laststatus = 0;
+		x->http1 = n >= 7 && memcmp(data, "HTTP/1.", 7) == 0;
+		x->framed = 0;
 		if (sp != NULL && (size_t)(sp - data) + 4 <= n &&
 		    isdigit((unsigned char)sp[1]) && isdigit((unsigned char)sp[2]) &&
 		    isdigit((unsigned char)sp[3]))
@@ -218,6 +283,23 @@ header_cb(char *data, size_t size, size_t nmemb, void *arg)
 	    end[-1] == '\t'))
 		end--;
 	vlen = (size_t)(end - v);
+	if ((namelen == 14 && strncasecmp(data, "Content-Length", 14) == 0) ||
+	    (namelen == 17 && strncasecmp(data, "Transfer-Encoding", 17) == 0 &&
+	    te_chunked(v, vlen)))
+		x->framed = 1;
+	if (namelen == 8 && strncasecmp(data, "Location", 8) == 0 && x->redirected &&
+	    x->laststatus >= 300 && x->laststatus < 400 && x->laststatus != 304) {
+		char	*loc = xstrndup(v, vlen);
+		int	 same = memchr(v, '\0', vlen) == NULL && same_origin(x, loc);
+
+		if (!same) {
+			url_for_log(loc, x->location, sizeof(x->location));
+			free(loc);
+			x->abort = ABORT_REDIRECT;
+			return 0;
+		}
+		free(loc);
+	}
 	/* an absurdly long or empty value is ignored, never truncated */
 	if (vlen == 0 || vlen > MAX_HEADER_VALUE)
 		return n;
@@ -420,12 +502,19 @@ xfer_fail(struct xfer *x, CURLcode c)
 	char		 m[CURL_ERROR_SIZE + 8];
 
 	log_sanitize(msg, strlen(msg), m, sizeof(m));
-	if (x->abort == ABORT_BODY_SIZE || c == CURLE_FILESIZE_EXCEEDED)
+	if (x->abort == ABORT_REDIRECT)
+		verdict_set(v, R_FETCH_REDIRECT, "%s: redirect: to %s refused: only https "
+		    "redirects to the same host and port are followed", x->url, x->location);
+	else if (x->abort == ABORT_BODY_SIZE || c == CURLE_FILESIZE_EXCEEDED)
 		verdict_set(v, R_FETCH_TOO_LARGE, "%s: size: body over %zu bytes%s", x->url,
 		    x->max, c == CURLE_FILESIZE_EXCEEDED ? " (declared length)" : "");
 	else if (x->abort == ABORT_HEADER_SIZE)
 		verdict_set(v, R_FETCH_TOO_LARGE, "%s: size: response headers over %d bytes",
 		    x->url, MAX_HEADER_BYTES);
+	else if (c == CURLE_OUT_OF_MEMORY)
+		/* libcurl's answer to one header line over its own 100 KiB limit */
+		verdict_set(v, R_FETCH_TOO_LARGE, "%s: size: response too large for libcurl: %s",
+		    x->url, m);
 	else if (c == CURLE_OPERATION_TIMEDOUT)
 		verdict_set(v, R_FETCH_TIMEOUT, "%s: timeout: %s", x->url, m);
 	else if (is_tls_error(c))
@@ -465,6 +554,11 @@ xfer_finish(struct xfer *x, CURLcode c)
 		c = CURLE_OK;	/* judged by its status below */
 	if (c != CURLE_OK) {
 		xfer_fail(x, c);
+		return;
+	}
+	if (!x->is_file && status == 200 && x->http1 && !x->framed) {
+		verdict_set(&res->v, R_FETCH_FAILED, "%s: transfer: body without Content-Length "
+		    "or chunked framing (its end is not authenticated)", x->url);
 		return;
 	}
 	if (x->is_file || status == 200) {
@@ -547,12 +641,27 @@ multi_run(CURLM *m)
  * ok with a body or not_modified, else a verdict.  Caller frees each result
  * with fetch_res_free.
  */
+static fetch_proxy_fn	*proxy;
+static void		*proxy_arg;
+
+void
+fetch_set_proxy(fetch_proxy_fn *fn, void *arg)
+{
+	proxy = fn;
+	proxy_arg = arg;
+}
+
 void
 fetch_many(const struct fetch_req *reqs, struct fetch_res *res, size_t n)
 {
 	struct xfer	*xs = NULL;
 	CURLM		*m = NULL;
 	size_t		 i, active = 0;
+
+	if (proxy != NULL) {
+		proxy(reqs, res, n, proxy_arg);
+		return;
+	}
 
 	for (i = 0; i < n; i++) {
 		memset(&res[i], 0, sizeof(res[i]));

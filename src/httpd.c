@@ -124,6 +124,7 @@ struct httpd {
 	int		 port;
 	char		*publish_dir;
 	struct metrics	*metrics;
+	int		(*report)(void *, int, time_t, char **, size_t *);
 	const struct config *(*config)(void *);
 	void		*arg;
 	time_t		(*now)(void *);
@@ -1170,17 +1171,6 @@ form_set(struct form *f, const char *type, enum kind k, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* `entities`: the signed aggregate or the bundle (4.10). */
-static enum MHD_Result
-serve_entities(struct httpd *h, struct MHD_Connection *c, const char *list)
-{
-	struct form	 f[2];
-
-	form_set(&f[0], CT_XML, K_AGGREGATE, "aggregate.xml");
-	form_set(&f[1], CT_BUNDLE, K_BUNDLE, "bundle.jwt");
-	return negotiate(h, c, list, f, 2);
-}
-
 /* Decode the %HH escapes of s into out (outsz bytes). -1 on a bad escape, a NUL or overflow. */
 static int
 pct_decode(const char *s, char *out, size_t outsz)
@@ -1245,20 +1235,21 @@ digest_hex(const EVP_MD *md, const char *id, char *out)
  * and mapped to the names out_mdq.c writes: the XML by {sha1} (the same bytes
  * as the percent-encoded name, and the only name of a long id), the entity
  * JWS and JWKS by {sha256}.  "{sha1}HEX" and "{sha256}HEX" ids name those
- * files directly.  No decoded byte ever becomes part of a path.
+ * files directly.  No decoded byte ever becomes part of a path.  0 with the
+ * three forms in f, or the status (404, 400 with *why).
  */
-static enum MHD_Result
-serve_entity(struct httpd *h, struct MHD_Connection *c, const char *list, const char *raw)
+static int
+entity_forms(const char *raw, struct form *f, const char **why)
 {
-	struct form	 f[3];
-	char		 id[MAX_ENTITY_ID + 1], sha1[41], sha256[65];
+	char	 id[MAX_ENTITY_ID + 1], sha1[41], sha256[65];
 
 	if (strchr(raw, '/') != NULL)
-		return not_found(h, c);
+		return MHD_HTTP_NOT_FOUND;
 	if (pct_decode(raw, id, sizeof(id)) == -1) {
 		if (strlen(raw) > MAX_ENTITY_ID)
-			return not_found(h, c);
-		return reply_text(h, c, MHD_HTTP_BAD_REQUEST, "bad percent-encoding\n", NULL);
+			return MHD_HTTP_NOT_FOUND;
+		*why = "bad percent-encoding\n";
+		return MHD_HTTP_BAD_REQUEST;
 	}
 	sha1[0] = sha256[0] = '\0';
 	if (strncmp(id, "{sha1}", 6) == 0 && hex_id(id + 6, 40, sha1))
@@ -1274,7 +1265,7 @@ serve_entity(struct httpd *h, struct MHD_Connection *c, const char *list, const 
 	    sha256, sha256[0] ? ".jwt" : "");
 	form_set(&f[2], CT_JWKS, K_ENTITY_JWKS, "%s%s%s", sha256[0] ? "entities/{sha256}" : "",
 	    sha256, sha256[0] ? ".jwks" : "");
-	return negotiate(h, c, list, f, 3);
+	return 0;
 }
 
 /* 1 when s is "DIGITS.jwt" (a bundles/ name). */
@@ -1286,9 +1277,14 @@ seq_name_ok(const char *s)
 	return n > 0 && n <= 20 && strcmp(s + n, ".jwt") == 0;
 }
 
-/* Route /LIST/... to a file of the list's live generation. */
-static enum MHD_Result
-serve_path(struct httpd *h, struct MHD_Connection *c, const char *url)
+/*
+ * Where /LIST/... leads, decided without touching the disk: 0 with the list
+ * name and the forms of the resource in f (*n of them: one is a fixed file,
+ * several are negotiated), or the status (404, 400 with *why).
+ */
+static int
+map_path(const char *url, char list[MAX_LIST_NAME + 1], struct form f[3], size_t *n,
+    const char **why)
 {
 	static const struct {
 		const char	*name;
@@ -1299,32 +1295,82 @@ serve_path(struct httpd *h, struct MHD_Connection *c, const char *url)
 		{ "keys.json", K_KEYS },
 		{ "aggregate.xml", K_AGGREGATE },
 	};
-	char		 list[MAX_LIST_NAME + 1];
 	const char	*slash, *rest;
-	size_t		 i, n;
+	size_t		 i, len;
 
 	if (strcmp(url, "/") == 0)
-		return not_found(h, c);
-	if (!path_ok(url))
-		return reply_text(h, c, MHD_HTTP_BAD_REQUEST, "bad request path\n", NULL);
+		return MHD_HTTP_NOT_FOUND;
+	if (!path_ok(url)) {
+		*why = "bad request path\n";
+		return MHD_HTTP_BAD_REQUEST;
+	}
 	if ((slash = strchr(url + 1, '/')) == NULL)
-		return not_found(h, c);
-	n = (size_t)(slash - (url + 1));
-	if (!list_name_ok(url + 1, n))
-		return not_found(h, c);
-	memcpy(list, url + 1, n);
-	list[n] = '\0';
+		return MHD_HTTP_NOT_FOUND;
+	len = (size_t)(slash - (url + 1));
+	if (!list_name_ok(url + 1, len))
+		return MHD_HTTP_NOT_FOUND;
+	memcpy(list, url + 1, len);
+	list[len] = '\0';
 	rest = slash + 1;
+	*n = 1;
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (strcmp(rest, fixed[i].name) == 0)
-			return serve_file(h, c, list, rest, fixed[i].kind);
-	if (strncmp(rest, "bundles/", 8) == 0 && seq_name_ok(rest + 8))
-		return serve_file(h, c, list, rest, K_BUNDLE_SEQ);
-	if (strcmp(rest, "entities") == 0)
-		return serve_entities(h, c, list);
-	if (strncmp(rest, "entities/", 9) == 0)
-		return serve_entity(h, c, list, rest + 9);
-	return not_found(h, c);
+		if (strcmp(rest, fixed[i].name) == 0) {
+			form_set(&f[0], kind_type[fixed[i].kind], fixed[i].kind, "%s", rest);
+			return 0;
+		}
+	if (strncmp(rest, "bundles/", 8) == 0 && seq_name_ok(rest + 8)) {
+		form_set(&f[0], CT_BUNDLE, K_BUNDLE_SEQ, "%s", rest);
+		return 0;
+	}
+	if (strcmp(rest, "entities") == 0) {
+		/* `entities`: the signed aggregate or the bundle (4.10) */
+		form_set(&f[0], CT_XML, K_AGGREGATE, "aggregate.xml");
+		form_set(&f[1], CT_BUNDLE, K_BUNDLE, "bundle.jwt");
+		*n = 2;
+		return 0;
+	}
+	if (strncmp(rest, "entities/", 9) == 0) {
+		*n = 3;
+		return entity_forms(rest + 9, f, why);
+	}
+	return MHD_HTTP_NOT_FOUND;
+}
+
+/* Route /LIST/... to a file of the list's live generation. */
+static enum MHD_Result
+serve_path(struct httpd *h, struct MHD_Connection *c, const char *url)
+{
+	struct form	 f[3];
+	char		 list[MAX_LIST_NAME + 1];
+	const char	*why = NULL;
+	size_t		 n = 0;
+	int		 status;
+
+	if ((status = map_path(url, list, f, &n, &why)) == MHD_HTTP_BAD_REQUEST)
+		return reply_text(h, c, MHD_HTTP_BAD_REQUEST, why, NULL);
+	if (status != 0)
+		return not_found(h, c);
+	if (n == 1)
+		return serve_file(h, c, list, f[0].path, f[0].kind);
+	return negotiate(h, c, list, f, n);
+}
+
+/* The files url is answered from, without the server (see extern.h). */
+int
+httpd_map_path(const char *url, char list[MAX_LIST_NAME + 1], char paths[3][96], size_t *n)
+{
+	struct form	 f[3];
+	const char	*why = NULL;
+	size_t		 i, nf = 0;
+	int		 status;
+
+	*n = 0;
+	if ((status = map_path(url, list, f, &nf, &why)) != 0)
+		return status;
+	for (i = 0; i < nf; i++)
+		if (f[i].path[0] != '\0')
+			memcpy(paths[(*n)++], f[i].path, sizeof(f[i].path));
+	return 0;
 }
 
 /* /metrics: the Prometheus text of the registry (404 without one). */
@@ -1335,9 +1381,14 @@ serve_metrics(struct httpd *h, struct MHD_Connection *c)
 	char			*buf;
 	size_t			 len;
 
-	if (h->metrics == NULL)
+	if (h->report != NULL) {
+		if (h->report(h->arg, HTTPD_REPORT_METRICS, httpd_now(h), &buf, &len) == -1)
+			return reply_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "fedtrustd's main process does not answer\n", "no-store");
+	} else if (h->metrics == NULL)
 		return not_found(h, c);
-	metrics_render(h->metrics, httpd_now(h), &buf, &len);
+	else
+		metrics_render(h->metrics, httpd_now(h), &buf, &len);
 	if ((r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(buf);
 		return MHD_NO;
@@ -1357,11 +1408,17 @@ serve_health(struct httpd *h, struct MHD_Connection *c)
 	size_t			 len;
 	int			 ok;
 
-	if (h->metrics == NULL)
+	if (h->report != NULL) {
+		if ((ok = h->report(h->arg, HTTPD_REPORT_HEALTH, httpd_now(h), &buf, &len)) == -1)
+			return reply_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "fedtrustd's main process does not answer\n", "no-store");
+	} else if (h->metrics == NULL)
 		return reply_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics\n", "no-store");
-	if (h->config != NULL)
-		cf = h->config(h->arg);
-	ok = metrics_health(h->metrics, cf, httpd_now(h), &buf, &len);
+	else {
+		if (h->config != NULL)
+			cf = h->config(h->arg);
+		ok = metrics_health(h->metrics, cf, httpd_now(h), &buf, &len);
+	}
 	if ((r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(buf);
 		return MHD_NO;
@@ -1534,6 +1591,7 @@ httpd_start(const struct httpd_opts *o, struct verdict *v)
 	h->publish_dir = xstrdup(o->publish_dir);
 	h->metrics = o->metrics;
 	h->config = o->config;
+	h->report = o->report;
 	h->arg = o->arg;
 	h->now = o->now;
 	atomic_init(&h->active, 0);

@@ -20,11 +20,8 @@ static const struct {
 	{ "lookup", cmd_lookup, "verify a bundle and look up a caller by id or certificate" },
 	{ "pull", cmd_pull, "consumer agent: poll, verify, write derived outputs" },
 	{ "refresh", cmd_refresh, "ask the running fedtrustd to fetch now (all, a list or a source)" },
-};
-
-/* Sub-commands of the contract that later versions bring. */
-static const char *const later[] = {
-	"source",
+	{ "source", cmd_source, "admin: add, test, list, show, remove or revoke a partner source" },
+	{ "diff", cmd_diff, "what changed in a trust list between two publications, in words" },
 };
 
 static int
@@ -66,13 +63,6 @@ main(int argc, char *argv[])
 		fetch_shutdown();
 		xml_shutdown();
 		return rc;
-	}
-	for (i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (strcmp(argv[1], later[i]) == 0) {
-			fprintf(stderr, "fedtrust %s: not available in version %s\n", argv[1],
-			    PACKAGE_VERSION);
-			return EXIT_USAGE;
-		}
 	}
 	fprintf(stderr, "fedtrust: unknown command \"%s\"\n", argv[1]);
 	return usage(stderr);

@@ -133,6 +133,17 @@ check_only(const struct config *c)
 	} else if (signer_load(&sg, c->signing_key, c->signing_cert, &v) == -1) {
 		fprintf(stderr, "%s: signing-key: %s\n", c->file, v.detail);
 		bad = 1;
+	} else {
+		/* PUB-01: refused here, not at the first cycle (out_saml.c refuses it too) */
+		for (i = 0; i < c->listsz; i++) {
+			if (sg.xml_alg != SIG_ED25519 ||
+			    !(c->lists[i].outputs & (OUT_SAML | OUT_MDQ)))
+				continue;
+			fprintf(stderr, "%s: signing-key: %s is an Ed25519 key, which cannot sign "
+			    "the SAML outputs of trust list %s (saml-aggregate, mdq need RSA or "
+			    "EC P-256/P-384)\n", c->file, c->signing_key, c->lists[i].name);
+			bad = 1;
+		}
 	}
 	signer_free(&sg);
 	if (!bad)
@@ -148,7 +159,7 @@ next_wake(const struct config *c, struct schedule *sched, time_t now)
 	size_t	 i;
 
 	for (i = 0; i < c->listsz; i++)
-		if ((n = build_next(c, &c->lists[i], sched, now)) < t)
+		if (!c->lists[i].disabled && (n = build_next(c, &c->lists[i], sched, now)) < t)
 			t = n;
 	return t;
 }
@@ -176,6 +187,8 @@ do_reload(struct config **conf, struct config **retired, struct metrics *m)
 	*conf = n;
 	current = n;
 	metrics_prune(m, n);
+	/* a new audit-log path, or the old file rotated away */
+	(void)audit_open(n);
 	log_info("configuration reloaded (%zu trust lists)", n->listsz);
 }
 
@@ -190,29 +203,6 @@ register_live(const struct config *c, struct metrics *m)
 		if (live_load(c, c->lists[i].name, &lv) == 0)
 			metrics_published(m, c->lists[i].name, lv.seq, lv.published, lv.entities,
 			    lv.bytes, lv.valid_until);
-}
-
-/* Start the HTTP server when listen is set; NULL when not (or on failure, logged). */
-static struct httpd *
-serve(const struct config *c, struct metrics *m)
-{
-	struct httpd_opts	 o;
-	struct httpd		*h;
-	struct verdict		 v;
-
-	if (c->listen == NULL || c->listen[0] == '\0')
-		return NULL;
-	memset(&o, 0, sizeof(o));
-	o.listen = c->listen;
-	o.publish_dir = c->publish_dir;
-	o.metrics = m;
-	o.config = httpd_config;
-	o.now = httpd_now;
-	if ((h = httpd_start(&o, &v)) == NULL)
-		log_warnx("http: %s: %s", c->listen, v.detail);
-	else
-		log_info("http: serving %s on %s", c->publish_dir, c->listen);
-	return h;
 }
 
 /* Half the systemd watchdog interval in seconds, 0 when there is none. */
@@ -235,7 +225,8 @@ idle(struct config *conf, struct schedule *sched, int ctl, time_t wake, long wd)
 	long	 n = 0;
 
 	while (!quit && !reload && (now = eval_now()) < wake) {
-		ctl_serve(ctl, sched, conf, now);
+		if (ctl_serve(ctl, sched, conf, now) & CTL_RELOAD)
+			reload = 1;
 		if (wd > 0 && ++n % wd == 0)
 			sd_notify_state("WATCHDOG=1");
 		/* a forced refresh makes a source due now */
@@ -251,16 +242,17 @@ run(struct config **conf)
 	struct config	*retired = NULL;
 	struct schedule	*sched = schedule_new();
 	struct metrics	*m = metrics_new();
-	struct httpd	*h;
+	struct serve	*h;
 	struct build_opts bo;
 	char		*cpath;
-	int		 first = 1, ctl;
+	int		 first = 1, ctl, every = 0;
 	long		 wd = watchdog_interval();
 
 	current = *conf;
+	(void)audit_open(*conf);
 	register_live(*conf, m);
 	/* the last published generation is served at once, before any cycle */
-	h = serve(*conf, m);
+	h = serve_start(*conf, m, httpd_config, httpd_now);
 	if (mkdir_p((*conf)->state_dir, 0700) == -1)
 		log_warn("%s", (*conf)->state_dir);
 	cpath = ctl_path(*conf);
@@ -270,6 +262,8 @@ run(struct config **conf)
 		bo.now = eval_now();
 		bo.sched = sched;
 		bo.metrics = m;
+		bo.every_list = every;
+		every = 0;
 		(void)build_run(*conf, &bo);
 		if (first) {
 			/* ready once every last good source has been verified again */
@@ -284,12 +278,14 @@ run(struct config **conf)
 			reload = 0;
 			sd_notify_state("RELOADING=1");
 			do_reload(conf, &retired, m);
+			/* a revocation or an added source applies now, not at the next fetch */
+			every = 1;
 			sd_notify_state("READY=1");
 		}
 	}
 	sd_notify_state("STOPPING=1");
 	log_info("stopping");
-	httpd_stop(h);
+	serve_stop(h);
 	if (ctl != -1) {
 		close(ctl);
 		unlink(cpath);
@@ -297,6 +293,7 @@ run(struct config **conf)
 	free(cpath);
 	schedule_free(sched);
 	metrics_free(m);
+	audit_close();
 	config_free(retired);
 	return EXIT_OK;
 }

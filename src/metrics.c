@@ -34,6 +34,7 @@ struct msource {
 	size_t		 accepted;	/* entities of the last cycle */
 	size_t		 dropped;	/* drops of the last cycle */
 	int		 status;	/* SRC_OK, SRC_STALE, SRC_FAILED */
+	time_t		 approved_until; /* 0 = no approval end configured */
 	uint64_t	 rejected[R_MAX]; /* source failures and entity drops by reason */
 };
 
@@ -48,6 +49,8 @@ struct mlist {
 	time_t		 valid_until;
 	uint64_t	 kept[R_MAX];	/* cycles that kept the previous generation */
 	int		 kept_pending;	/* kept since the last publication */
+	struct hygiene	 hyg;		/* key hygiene of the last cycle */
+	size_t		 revoked;	/* revocations listed in the last cycle */
 	struct verdict	 kept_v;	/* why, when kept_pending */
 };
 
@@ -345,6 +348,7 @@ metrics_source(struct metrics *m, const char *list, const struct source_state *s
 		goto out;
 	s->last_attempt = now;
 	s->good_until = good_until;
+	s->approved_until = st->conf->approved_until;
 	s->status = st->status == SRC_OK || st->status == SRC_STALE ? st->status : SRC_FAILED;
 	if (s->status == SRC_OK) {
 		s->last_success = now;
@@ -364,6 +368,37 @@ metrics_source(struct metrics *m, const char *list, const struct source_state *s
 	for (i = 0; i < st->set.dropsz; i++)
 		s->rejected[countable(st->set.drops[i].reason)]++;
  out:
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_hygiene(struct metrics *m, const char *list, const struct hygiene *h, size_t revoked)
+{
+	struct mlist	*l;
+
+	if (m == NULL || list == NULL || h == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if ((l = list_get(m, list)) != NULL) {
+		l->hyg = *h;
+		l->revoked = revoked;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_http_get(struct metrics *m, uint64_t counts[METRICS_HTTP_CODES])
+{
+	pthread_mutex_lock(&m->lock);
+	memcpy(counts, m->http, sizeof(m->http));
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_http_set(struct metrics *m, const uint64_t counts[METRICS_HTTP_CODES])
+{
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->http, counts, sizeof(m->http));
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -467,7 +502,8 @@ put_family(struct text *t, const char *name, const char *type, const char *help)
 
 /* Per-source gauges, in exposition order. */
 enum sgauge {
-	SG_ATTEMPT, SG_SUCCESS, SG_FAILURES, SG_REMAINING, SG_ACCEPTED, SG_DROPPED, SG_STATUS
+	SG_ATTEMPT, SG_SUCCESS, SG_FAILURES, SG_REMAINING, SG_ACCEPTED, SG_DROPPED, SG_STATUS,
+	SG_APPROVAL
 };
 static const struct {
 	enum sgauge	 what;
@@ -488,6 +524,8 @@ static const struct {
 	    "Entities of the source dropped by its own checks in the last cycle." },
 	{ SG_STATUS, "fedtrust_source_status",
 	    "Source state in the last cycle: 0 ok, 1 stale (last good copy), 2 failed." },
+	{ SG_APPROVAL, "fedtrust_source_approval_seconds_remaining",
+	    "Seconds until the source's approved-until (-1 = no end configured, 0 = ended)." },
 };
 
 /* The value of gauge what for s at now. */
@@ -509,12 +547,17 @@ sgauge_value(const struct msource *s, enum sgauge what, time_t now)
 		return (long long)s->dropped;
 	case SG_STATUS:
 		return s->status;
+	case SG_APPROVAL:
+		if (s->approved_until == 0)
+			return -1;
+		return s->approved_until > now ? (long long)(s->approved_until - now) : 0;
 	}
 	return 0;
 }
 
 /* Per-list gauges (published lists only), in exposition order. */
-enum lgauge { LG_SEQ, LG_PUBLISHED, LG_ENTITIES, LG_BYTES, LG_VALID };
+enum lgauge { LG_SEQ, LG_PUBLISHED, LG_ENTITIES, LG_BYTES, LG_VALID, LG_WEAK, LG_SHARED,
+	LG_EXPIRING, LG_REVOKED };
 static const struct {
 	enum lgauge	 what;
 	const char	*name;
@@ -530,6 +573,14 @@ static const struct {
 	    "Size of the live generation's bundle.jwt in bytes (0 = no bundle output)." },
 	{ LG_VALID, "fedtrust_list_valid_until_timestamp_seconds",
 	    "End of the live generation's validity." },
+	{ LG_WEAK, "fedtrust_list_keys_weak",
+	    "Entities with a weak key in the last cycle (dropped unless weak-keys = warn)." },
+	{ LG_SHARED, "fedtrust_list_keys_shared",
+	    "Keys (SPKI) used by more than one entity in the last cycle." },
+	{ LG_EXPIRING, "fedtrust_list_certs_expiring",
+	    "Partner certificates ending within cert-expiry-warning in the last cycle." },
+	{ LG_REVOKED, "fedtrust_list_revocations",
+	    "Revocation records listed in the bundle in the last cycle." },
 };
 
 /* Append one per-list gauge sample. */
@@ -552,6 +603,18 @@ put_lgauge(struct text *t, const struct mlist *l, enum lgauge what, const char *
 		break;
 	case LG_VALID:
 		text_printf(t, " %lld\n", (long long)l->valid_until);
+		break;
+	case LG_WEAK:
+		text_printf(t, " %zu\n", l->hyg.weak);
+		break;
+	case LG_SHARED:
+		text_printf(t, " %zu\n", l->hyg.shared);
+		break;
+	case LG_EXPIRING:
+		text_printf(t, " %zu\n", l->hyg.expiring);
+		break;
+	case LG_REVOKED:
+		text_printf(t, " %zu\n", l->revoked);
 		break;
 	}
 }
@@ -683,6 +746,8 @@ metrics_health(struct metrics *m, const struct config *conf, time_t now, char **
 	}
 	pthread_mutex_lock(&m->lock);
 	for (i = 0; i < conf->listsz; i++) {
+		if (conf->lists[i].disabled)
+			continue;
 		name = conf->lists[i].name;
 		pos = list_pos(m, name, &found);
 		l = found ? &m->lists[pos] : NULL;

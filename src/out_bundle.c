@@ -220,6 +220,8 @@ fail:
 	return -1;
 }
 
+static int key_jwk(const struct key *, int, struct bkey *, char *, size_t);
+
 /* 1 when the bundle allows this key type (4.6), else 0 with why. */
 static int
 key_allowed(EVP_PKEY *pk, char *why, size_t whysz)
@@ -237,6 +239,37 @@ key_allowed(EVP_PKEY *pk, char *why, size_t whysz)
 		return 1;
 	snprintf(why, whysz, "%s key", EVP_PKEY_get0_type_name(pk) ?
 	    EVP_PKEY_get0_type_name(pk) : "unknown");
+	return 0;
+}
+
+int
+entity_key_strong(const struct key *k, char *why, size_t whysz)
+{
+	const unsigned char	*p = k->spki;
+	EVP_PKEY		*pk;
+	int			 ok;
+
+	if ((pk = d2i_PUBKEY(NULL, &p, (long)k->spkisz)) == NULL) {
+		snprintf(why, whysz, "key does not parse");
+		return 0;
+	}
+	ok = key_allowed(pk, why, whysz);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+int
+key_thumbprints(const struct key *k, char jkt[44], char x5t[44])
+{
+	struct bkey	 bk;
+	char		 why[128];
+
+	jkt[0] = x5t[0] = '\0';
+	if (key_jwk(k, BUNDLE_COMPACT, &bk, why, sizeof(why)) == -1)
+		return -1;
+	memcpy(jkt, bk.jkt, 44);
+	memcpy(x5t, bk.x5t, 44);
+	json_decref(bk.jwk);
 	return 0;
 }
 
@@ -336,20 +369,14 @@ entity_keys(const struct entity *e, int variant, char *why, size_t whysz)
 static json_t *
 entity_roles(unsigned roles)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ ROLE_IDP, "idp" }, { ROLE_SP, "sp" }, { ROLE_AA, "aa" },
-		{ ROLE_AUTHN, "authn" }, { ROLE_PDP, "pdp" }, { ROLE_OTHER, "other" },
-		{ ROLE_OP, "openid_provider" }, { ROLE_RP, "openid_relying_party" },
-		{ ROLE_OAUTH_AS, "oauth_authorization_server" }, { ROLE_OAUTH_CLIENT, "oauth_client" },
-		{ ROLE_OAUTH_RS, "oauth_resource" }, { ROLE_TLS_CLIENT, "tls_client" },
-		{ ROLE_TLS_SERVER, "tls_server" },
-	};
-	json_t	*a = json_array();
-	size_t	 i;
+	json_t		*a = json_array();
+	const char	*name;
+	unsigned	 bit;
+	size_t		 i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (roles & names[i].bit)
-			json_array_append_new(a, json_string(names[i].name));
+	for (i = 0; (name = role_name_at(i, &bit)) != NULL; i++)
+		if (roles & bit)
+			json_array_append_new(a, json_string(name));
 	if (json_array_size(a) == 0)
 		json_array_append_new(a, json_string("other"));
 	return a;
@@ -582,6 +609,44 @@ operator_jwk(EVP_PKEY *pk, int alg, char kid[FEDTRUSTP_JKT_LEN + 1], struct verd
 	return j;
 }
 
+/* A string array of v[0..n). */
+static json_t *
+str_array_json(char *const *v, size_t n)
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/*
+ * The "revoked" member: recent revocations in (id, proto) order with the
+ * key thumbprints the entity had, so a gateway can drop cached sessions
+ * and keys before its cached bundle expires.
+ */
+static json_t *
+revoked_json(const struct revoked_set *rs)
+{
+	json_t	*a = json_array(), *r;
+	size_t	 i;
+
+	for (i = 0; i < rs->n; i++) {
+		r = json_pack("{s:s,s:s,s:s,s:I,s:s,s:o}", "id", rs->r[i].id,
+		    "proto", proto_name(rs->r[i].proto), "src", rs->r[i].src,
+		    "at", (json_int_t)rs->r[i].at, "reason", rs->r[i].reason,
+		    "jkt", str_array_json(rs->r[i].jkts, rs->r[i].jktsz));
+		if (r == NULL)
+			continue;
+		if (rs->r[i].x5tsz > 0)
+			json_object_set_new(r, "x5t#S256",
+			    str_array_json(rs->r[i].x5ts, rs->r[i].x5tsz));
+		json_array_append_new(a, r);
+	}
+	return a;
+}
+
 /* keys.json and op_keys from the signer and the standby key. 0 / -1 with v. */
 static int
 operator_keys(const struct bundle_opts *o, const struct signer *s, int alg, struct bundle *b,
@@ -610,6 +675,7 @@ operator_keys(const struct bundle_opts *o, const struct signer *s, int alg, stru
 		goto out;
 	b->keyssz = len;
 	*op_keys = json_pack("{s:s,s:O}", "current", kid, "next", next);
+	memcpy(b->kid, kid, sizeof(b->kid));
 	rc = 0;
 out:
 	EVP_PKEY_free(nk);
@@ -754,6 +820,8 @@ bundle_make(const struct entity *const *ents, size_t n, const struct bundle_opts
 	}
 	if (o->prev != NULL)
 		json_object_set_new(payload, "prev", json_string(o->prev));
+	if (o->revoked != NULL && o->revoked->n > 0)
+		json_object_set_new(payload, "revoked", revoked_json(o->revoked));
 	if ((text = canonical(payload, &len, v)) == NULL)
 		goto out;
 	if ((ks = bundle_self_keyset(s, b->alg, v)) == NULL)

@@ -8,6 +8,22 @@
 
 #include "extern.h"
 
+const struct revocation *
+revocation_find(const struct source_conf *s, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->revsz; i++)
+		if (s->revs[i].id == NULL)
+			return &s->revs[i];
+	if (id == NULL)
+		return NULL;
+	for (i = 0; i < s->revsz; i++)
+		if (strcmp(s->revs[i].id, id) == 0)
+			return &s->revs[i];
+	return NULL;
+}
+
 /* A candidate entity with the index of its source, for dedupe ordering. */
 struct cand {
 	const struct entity	*e;
@@ -91,7 +107,8 @@ static void
 collect(const struct list_conf *l, struct source_state *st, size_t n, time_t now,
     struct selection *sel, struct cand **cands, size_t *candsz)
 {
-	size_t	 i, j;
+	const struct revocation	*rv;
+	size_t			 i, j;
 
 	for (i = 0; i < n; i++) {
 		const struct source_conf *s = st[i].conf;
@@ -103,10 +120,19 @@ collect(const struct list_conf *l, struct source_state *st, size_t n, time_t now
 			    "source %s: approval ended%s; renew approved-until", s->name, "");
 			continue;
 		}
+		if ((rv = revocation_find(s, NULL)) != NULL) {
+			add_drop(sel, s->name, R_REVOKED, "source %s revoked: %s", s->name, rv->reason);
+			continue;
+		}
 		for (j = 0; j < st[i].set.entitiesz; j++) {
 			const struct entity	*e = &st[i].set.entities[j];
 			const char		*why;
 
+			if ((rv = revocation_find(s, e->id)) != NULL) {
+				add_drop(sel, e->id, R_REVOKED, "revoked: %s (source %s)", rv->reason,
+				    s->name);
+				continue;
+			}
 			if (e->valid_until <= now) {
 				add_drop(sel, e->id, R_ENTITY_EXPIRED,
 				    "validUntil passed (source %s)%s", s->name, "");

@@ -444,6 +444,44 @@ retain(const char *publish_dir, const char *list, const char *base, uint64_t liv
 	free(prefix);
 }
 
+/*
+ * Before a new generation is written: remove every generation folder of
+ * list numbered above the live one.  Such a folder is the leftover of a
+ * refused or crashed publication (PUB-03): never live, never reachable, and
+ * if kept it would later pass for one of the old generations retain() keeps.
+ * Sequence numbers are never reused, and the state-dir lock keeps every
+ * other writer out.  0 / -1 with v.
+ */
+static int
+drop_leftovers(const char *base, uint64_t live, struct verdict *v)
+{
+	DIR		*d;
+	struct dirent	*de;
+	uint64_t	 s;
+	char		*p;
+	int		 rc = 0;
+
+	if ((d = opendir(base)) == NULL)
+		return verdict_set(v, R_PUBLISH_FAILED, "%s: %s", base, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (parse_gen_name(de->d_name, &s) == -1 || s <= live)
+			continue;
+		p = path_join(base, de->d_name);
+		/* rm_rf never follows a symlink planted at a generation's name */
+		if (rm_rf(p) == -1) {
+			verdict_set(v, R_PUBLISH_FAILED, "%s: cannot remove leftover: %s", p,
+			    strerror(errno));
+			rc = -1;
+		} else
+			log_info("%s: removed the leftover of an unfinished publication", p);
+		free(p);
+		if (rc == -1)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
 int
 publish_generation(const char *publish_dir, const char *list, uint64_t seq,
     const struct gen_file *files, size_t n, int keep, struct verdict *v)
@@ -478,12 +516,9 @@ publish_generation(const char *publish_dir, const char *list, uint64_t seq,
 	}
 	snprintf(name, sizeof(name), "%0*" PRIu64, SEQ_DIGITS, seq);
 	gendir = path_join(base, name);
-	/* a folder of this number is a leftover (numbers are never reused): not ours to trust */
-	if (rm_rf(gendir) == -1) {
-		verdict_set(v, R_PUBLISH_FAILED, "%s: cannot remove leftover: %s", gendir,
-		    strerror(errno));
+	/* a folder of this number or above is a leftover (numbers are never reused) */
+	if (drop_leftovers(base, live, v) == -1)
 		goto out;
-	}
 	written = 1;
 	if (write_generation(publish_dir, gendir, files, n, v) == -1)
 		goto out;

@@ -401,6 +401,39 @@ bundle_url(const struct agent *a, const struct fedtrust_head *h)
 	return s;
 }
 
+/* 1 when old lists the revocation r (same id, proto and time). */
+static int
+revocation_known(const struct fedtrust_bundle *old, const struct fedtrust_revoked *r)
+{
+	const struct fedtrust_revoked	*o;
+	size_t				 i;
+
+	for (i = 0; (o = fedtrust_bundle_revoked_at(old, i)) != NULL; i++)
+		if (strcmp(fedtrust_revoked_id(o), fedtrust_revoked_id(r)) == 0 &&
+		    strcmp(fedtrust_revoked_proto(o), fedtrust_revoked_proto(r)) == 0 &&
+		    fedtrust_revoked_time(o) == fedtrust_revoked_time(r))
+			return 1;
+	return 0;
+}
+
+/* Each revocation b lists that old did not, one line each: what a gateway must drop now. */
+static void
+log_revocations(const struct agent *a, const struct fedtrust_bundle *old,
+    const struct fedtrust_bundle *b)
+{
+	const struct fedtrust_revoked	*r;
+	char				 id[256], why[256];
+	size_t				 i;
+
+	for (i = 0; (r = fedtrust_bundle_revoked_at(b, i)) != NULL; i++)
+		if (!revocation_known(old, r))
+			log_warnx("%s: revoked %s (%s) at %lld: %s; %zu keys, %zu certificates", a->where,
+		    log_sanitize(fedtrust_revoked_id(r), strlen(fedtrust_revoked_id(r)), id,
+		    sizeof(id)), fedtrust_revoked_proto(r), (long long)fedtrust_revoked_time(r),
+		    log_sanitize(fedtrust_revoked_reason(r), strlen(fedtrust_revoked_reason(r)), why,
+		    sizeof(why)), fedtrust_revoked_key_count(r), fedtrust_revoked_cert_count(r));
+}
+
 /*
  * Persist and apply a verified bundle: raw bundle, raw head, then the state
  * (the commit point), each written atomically; then swap it in.  0 / -1.
@@ -427,6 +460,7 @@ apply(struct agent *a, struct fedtrust_bundle *nb, const char *jws, size_t len,
 	if (old.seq != 0 && fedtrust_bundle_seq(nb) > old.seq + 1)
 		log_info("%s: gap: seq %" PRIu64 " follows %" PRIu64, a->where,
 		    fedtrust_bundle_seq(nb), old.seq);
+	log_revocations(a, a->b, nb);
 	fedtrust_bundle_free(a->b);
 	a->b = nb;
 	payload_info(a, jws, len);

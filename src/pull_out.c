@@ -507,6 +507,43 @@ prune(const char *dir, const char *sub, const char *suffix, const struct oset *o
 	return n;
 }
 
+/* A string array of the thumbprints get(r, i) for i < n. */
+static json_t *
+thumbs(const struct fedtrust_revoked *r, size_t n,
+    const char *(*get)(const struct fedtrust_revoked *, size_t))
+{
+	json_t	*a = json_array();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(get(r, i)));
+	return a;
+}
+
+/*
+ * revoked.json: the bundle's recent revocations, always written (an empty
+ * array when there are none), so a gateway's reload hook can drop cached
+ * sessions and keys of revoked partners before anything else.
+ */
+static void
+make_revoked(const struct fedtrust_bundle *b, struct oset *o)
+{
+	json_t				*a = json_array();
+	const struct fedtrust_revoked	*r;
+	size_t				 i, len;
+	char				*s;
+
+	for (i = 0; (r = fedtrust_bundle_revoked_at(b, i)) != NULL; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}",
+		    "id", fedtrust_revoked_id(r), "proto", fedtrust_revoked_proto(r),
+		    "at", (json_int_t)fedtrust_revoked_time(r), "reason", fedtrust_revoked_reason(r),
+		    "jkt", thumbs(r, fedtrust_revoked_key_count(r), fedtrust_revoked_key),
+		    "x5t#S256", thumbs(r, fedtrust_revoked_cert_count(r), fedtrust_revoked_cert)));
+	s = dump(a, &len);
+	oset_add(o, "revoked.json", s, len);
+	json_decref(a);
+}
+
 /* See extern.h. */
 int
 pull_out_write(const char *dir, unsigned outputs, const struct fedtrust_bundle *b, time_t now,
@@ -531,6 +568,7 @@ pull_out_write(const char *dir, unsigned outputs, const struct fedtrust_bundle *
 		make_jwks(b, now, &o);
 	if (outputs & PULL_OUT_SPIFFE)
 		make_spiffe(b, now, &o);
+	make_revoked(b, &o);
 	/* New and changed files first, indexes and maps included; then removals. */
 	for (i = 0; i < o.n; i++) {
 		if ((r = sync_file(dir, &o.f[i])) == -1)

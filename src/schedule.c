@@ -3,7 +3,9 @@
  * its list's refresh, sooner when the document asks for it (cacheDuration)
  * or expires (validity), never more often than MIN_SCHEDULE and at least
  * every MAX_SCHEDULE; failures back off exponentially and honour
- * Retry-After.  Jitter spreads the fetches of many sources over time.
+ * Retry-After.  Jitter spreads the fetches of many sources over time, the
+ * retries after a shared outage too (only ever later than the back-off or
+ * the Retry-After asked for, never sooner).
  * The schedule lives in memory: after a restart every source is due.
  */
 #include <stdio.h>
@@ -24,6 +26,7 @@ struct schedule {
 	struct sched	*v;
 	size_t		 n;
 	unsigned	 seed;		/* jitter state */
+	int		 passive;	/* a child's copy: schedule_done records nothing */
 };
 
 struct schedule *
@@ -84,7 +87,7 @@ time_t
 schedule_next(time_t now, long refresh, long cache_duration, time_t valid_until, int ok,
     unsigned failures, long retry_after, unsigned rnd)
 {
-	long	 t, span;
+	long	 t, span, j;
 
 	if (!ok) {
 		/* 1, 2, 4 ... minutes, capped; a server's Retry-After wins when longer */
@@ -92,9 +95,21 @@ schedule_next(time_t now, long refresh, long cache_duration, time_t valid_until,
 		while (failures-- > 1 && t < MAX_BACKOFF)
 			t *= 2;
 		t = clamp(t, MIN_SCHEDULE, MAX_BACKOFF);
-		if (retry_after > t)
+		span = MAX_BACKOFF;
+		if (retry_after > t) {
 			t = clamp(retry_after, MIN_SCHEDULE, MAX_RETRY_AFTER);
-		return now + t;
+			span = MAX_RETRY_AFTER;
+		}
+		/*
+		 * up to SCHEDULE_JITTER % later; at the back-off cap up to as much
+		 * earlier instead, but never earlier than a Retry-After asked
+		 */
+		j = (long)(rnd % (unsigned long)(t * SCHEDULE_JITTER / 100 + 1));
+		if (t + j <= span)
+			t += j;
+		else if (span == MAX_BACKOFF)
+			t -= j;
+		return now + clamp(t, MIN_SCHEDULE, span);
 	}
 	t = refresh > 0 ? refresh : MAX_SCHEDULE;
 	if (cache_duration > 0 && cache_duration < t)
@@ -116,12 +131,24 @@ schedule_done(struct schedule *s, const struct list_conf *l, const struct source
 	struct sched	*e = entry(s, l->name, st->conf->name);
 	int		 ok = st->status == SRC_OK;
 
-	if (!st->fetched)
+	if (!st->fetched || s->passive)
 		return;
 	e->failures = ok ? 0 : e->failures + 1;
 	s->seed = s->seed * 1103515245u + 12345u;
 	e->next = schedule_next(now, l->refresh, ok ? st->set.cache_duration : -1,
 	    ok ? st->set.valid_until : 0, ok, e->failures, st->retry_after, s->seed >> 8);
+	if (!ok)
+		log_info("source=%s/%s: %u failed fetch%s in a row, next attempt in %llds at %s%s",
+		    l->name, st->conf->name, e->failures, e->failures == 1 ? "" : "es",
+		    (long long)(e->next - now), format_time(e->next, (char[32]){ 0 }, 32),
+		    st->retry_after > 0 ? " (Retry-After)" : "");
+}
+
+void
+schedule_passive(struct schedule *s)
+{
+	if (s != NULL)
+		s->passive = 1;
 }
 
 int

@@ -37,6 +37,7 @@ struct gather {
 	struct anchor_set	 anchors;	/* saml: of the source being handled */
 	struct jwkset		 jwks;		/* oidf, signed-jwks: of the source being handled */
 	int			*due;		/* per source: fetch this cycle (else the last good copy) */
+	int			 dry;		/* sources_probe: fetch fresh, write nothing, no fallback */
 	char			 label[160];	/* "LIST/SOURCE" of the source being handled */
 };
 
@@ -144,6 +145,8 @@ remember(struct gather *g, const char *name, const unsigned char *doc, size_t do
 {
 	struct cache_entry	 ce;
 
+	if (g->dry)
+		return;
 	memset(&ce, 0, sizeof(ce));
 	ce.doc = (unsigned char *)doc;
 	ce.docsz = docsz;
@@ -212,7 +215,8 @@ fall_back(struct gather *g, size_t i)
 	struct verdict		 why = st->v;
 
 	st->status = SRC_FAILED;
-	if (!g->have_cache[i])
+	/* a dry run reports the fresh document's verdict, not what would stand in for it */
+	if (!g->have_cache[i] || g->dry)
 		return;
 	/* the source's state is now that its last good data ran out: stale-expired */
 	if (too_stale(g, i, &st->v)) {
@@ -311,6 +315,16 @@ take_crl(struct gather *g, size_t i, struct fetch_res *r, const struct fetch_res
 	if (g->have_crl[i] && next < g->crl[i].valid_until) {
 		verdict_set(&v, R_ROLLBACK, "CRL from %s is older than the stored one", s->crl_url);
 		log_reject(label(g, s), &v);
+		return;
+	}
+	if (g->dry) {
+		/* used from memory for this check only */
+		cache_entry_free(&g->crl[i]);
+		g->crl[i].doc = xmalloc(r->bodysz + 1);
+		memcpy(g->crl[i].doc, r->body, r->bodysz);
+		g->crl[i].docsz = r->bodysz;
+		g->crl[i].valid_until = next;
+		g->have_crl[i] = 1;
 		return;
 	}
 	/* stored, then read back: the copy in use is the one on disk */
@@ -420,9 +434,11 @@ resolve_offline(struct gather *g, size_t i, json_t *snap)
 static void
 store_snapshot(struct gather *g, size_t i, json_t *snap)
 {
-	char	*txt = json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS);
+	char	*txt;
 
-	if (txt == NULL)
+	if (g->dry)
+		return;
+	if ((txt = json_dumps(snap, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		fatalx("json_dumps: out of memory");
 	remember(g, g->list->sources[i].name, (unsigned char *)txt, strlen(txt), NULL,
 	    g->st[i].set.valid_until, 0);
@@ -481,7 +497,7 @@ take_oidf(struct gather *g, size_t i)
 	} else {
 		log_reject(label(g, s), &st->v);
 		st->status = SRC_FAILED;
-		if (old != NULL) {
+		if (old != NULL && !g->dry) {
 			struct verdict	 why = st->v;
 
 			if (too_stale(g, i, &st->v))
@@ -574,26 +590,20 @@ doc_request(struct gather *g, const struct source_conf *s, const char *url,
 	}
 }
 
-/* Load the last good copies (and CRLs) of every source. */
+/* Load the last good copy (and CRL) of source i. */
 static void
-load_caches(struct gather *g)
+load_cache(struct gather *g, size_t i)
 {
 	const struct list_conf	*l = g->list;
+	const struct source_conf *s = &l->sources[i];
 	char			*name;
-	size_t			 i;
 
-	for (i = 0; i < l->sourcesz; i++) {
-		const struct source_conf *s = &l->sources[i];
-
-		g->st[i].conf = s;
-		g->have_cache[i] = cache_load(g->conf->state_dir, l->name, s->name,
-		    &g->cache[i]) == 0;
-		if (s->type == SRC_X509 && s->crl_url != NULL) {
-			xasprintf(&name, "%s%s", s->name, CRL_SUFFIX);
-			g->have_crl[i] = cache_load(g->conf->state_dir, l->name, name,
-			    &g->crl[i]) == 0;
-			free(name);
-		}
+	g->st[i].conf = s;
+	g->have_cache[i] = cache_load(g->conf->state_dir, l->name, s->name, &g->cache[i]) == 0;
+	if (s->type == SRC_X509 && s->crl_url != NULL) {
+		xasprintf(&name, "%s%s", s->name, CRL_SUFFIX);
+		g->have_crl[i] = cache_load(g->conf->state_dir, l->name, name, &g->crl[i]) == 0;
+		free(name);
 	}
 }
 
@@ -617,18 +627,23 @@ fetch_and_verify(struct gather *g)
 		doc[i] = crl[i] = SIZE_MAX;
 		if (s->type == SRC_OIDF || !g->due[i])
 			continue;
-		doc_request(g, s, s->url, g->have_cache[i] ? &g->cache[i] : NULL, &req[n]);
+		/* a dry run fetches fresh: no validators, so never a 304 */
+		doc_request(g, s, s->url, g->have_cache[i] && !g->dry ? &g->cache[i] : NULL, &req[n]);
 		doc[i] = n++;
 		if (s->type == SRC_X509 && s->crl_url != NULL) {
-			doc_request(g, s, s->crl_url, g->have_crl[i] ? &g->crl[i] : NULL, &req[n]);
+			doc_request(g, s, s->crl_url, g->have_crl[i] && !g->dry ? &g->crl[i] : NULL,
+			    &req[n]);
 			crl[i] = n++;
 		}
 	}
 	fetch_many(req, res, n);
 	for (i = 0; i < l->sourcesz; i++) {
+		if (g->dry && !g->due[i])
+			continue;
 		take_source(g, i, doc[i] != SIZE_MAX ? &res[doc[i]] : NULL,
 		    crl[i] != SIZE_MAX ? &res[crl[i]] : NULL);
-		report_set_drops(g, &l->sources[i], &g->st[i].set);
+		if (!g->dry)
+			report_set_drops(g, &l->sources[i], &g->st[i].set);
 		for (j = 0; j < g->st[i].set.entitiesz; j++) {
 			g->st[i].set.entities[j].src = l->sources[i].name;
 			g->st[i].set.entities[j].priority = l->sources[i].priority;
@@ -660,7 +675,8 @@ sources_gather(const struct config *conf, const struct list_conf *l, time_t now,
 	g.crl = xcalloc(l->sourcesz + 1, sizeof(*g.crl));
 	g.have_crl = xcalloc(l->sourcesz + 1, sizeof(*g.have_crl));
 	g.due = xcalloc(l->sourcesz + 1, sizeof(*g.due));
-	load_caches(&g);
+	for (i = 0; i < l->sourcesz; i++)
+		load_cache(&g, i);
 	/* a source without a last good copy is always due */
 	for (i = 0; i < l->sourcesz; i++)
 		g.due[i] = sched == NULL || !g.have_cache[i] ||
@@ -674,6 +690,45 @@ sources_gather(const struct config *conf, const struct list_conf *l, time_t now,
 		cache_entry_free(&g.cache[i]);
 		cache_entry_free(&g.crl[i]);
 	}
+	free(g.cache);
+	free(g.have_cache);
+	free(g.crl);
+	free(g.have_crl);
+	free(g.due);
+}
+
+/*
+ * A dry run of source idx: the same fetch and verification as
+ * sources_gather with the last good copy read only for the rollback check
+ * (and an x509 source's CRL when a fresh one cannot be had), no validators
+ * sent, no fallback, and nothing written.
+ */
+void
+sources_probe(const struct config *conf, const struct list_conf *l, size_t idx, time_t now,
+    struct source_state *st)
+{
+	struct gather	 g;
+	size_t		 n = l->sourcesz + 1;
+
+	memset(&g, 0, sizeof(g));
+	g.conf = conf;
+	g.list = l;
+	g.now = now;
+	g.dry = 1;
+	g.st = xcalloc(n, sizeof(*g.st));
+	g.cache = xcalloc(n, sizeof(*g.cache));
+	g.have_cache = xcalloc(n, sizeof(*g.have_cache));
+	g.crl = xcalloc(n, sizeof(*g.crl));
+	g.have_crl = xcalloc(n, sizeof(*g.have_crl));
+	g.due = xcalloc(n, sizeof(*g.due));
+	load_cache(&g, idx);
+	g.due[idx] = 1;
+	fetch_and_verify(&g);
+	/* the verified set moves to the caller */
+	*st = g.st[idx];
+	cache_entry_free(&g.cache[idx]);
+	cache_entry_free(&g.crl[idx]);
+	free(g.st);
 	free(g.cache);
 	free(g.have_cache);
 	free(g.crl);

@@ -273,6 +273,30 @@ const char	*fedtrust_key_json(const struct fedtrust_key *);
 /* DER of x5c[0] when the bundle is the full variant (borrowed), else NULL. */
 const unsigned char *fedtrust_key_cert_der(const struct fedtrust_key *, size_t *len);
 
+/* ------------------------------------------------------------------ revocations */
+
+/*
+ * Recent revocations listed by the operator ("revoked", bundle-format.md
+ * 4.3): entities an admin revoked, with the key thumbprints (jkt) and
+ * certificate thumbprints (x5t#S256) they had.  A revoked entity is never
+ * in the bundle's entities; the list tells a gateway to drop what it cached
+ * from older bundles (sessions, tokens, keys) now.  Borrowed from the bundle.
+ */
+struct fedtrust_revoked;
+size_t		 fedtrust_bundle_revoked_count(const struct fedtrust_bundle *);
+const struct fedtrust_revoked *fedtrust_bundle_revoked_at(const struct fedtrust_bundle *, size_t i);
+const char	*fedtrust_revoked_id(const struct fedtrust_revoked *);
+const char	*fedtrust_revoked_proto(const struct fedtrust_revoked *);
+const char	*fedtrust_revoked_reason(const struct fedtrust_revoked *);
+time_t		 fedtrust_revoked_time(const struct fedtrust_revoked *);
+size_t		 fedtrust_revoked_key_count(const struct fedtrust_revoked *);
+const char	*fedtrust_revoked_key(const struct fedtrust_revoked *, size_t i);	/* jkt */
+size_t		 fedtrust_revoked_cert_count(const struct fedtrust_revoked *);
+const char	*fedtrust_revoked_cert(const struct fedtrust_revoked *, size_t i);	/* x5t#S256 */
+/* The record listing a key (jkt) or certificate (x5t#S256) thumbprint, or NULL. */
+const struct fedtrust_revoked *fedtrust_bundle_revoked_thumbprint(const struct fedtrust_bundle *,
+		    const char *thumb);
+
 /* Library version string, e.g. "0.1.0" (borrowed, static). */
 const char	*fedtrust_version(void);
 

@@ -1021,7 +1021,7 @@ fedtrust_bundle_verify(const struct fedtrust_trust *t, const char *jws, size_t l
 	}
 	/* 14-17, then 18. */
 	if (claims_check(t, b, now, head, st, err) == -1 ||
-	    structure_check(b, err) == -1)
+	    structure_check(b, err) == -1 || fedtrustp_revoked_parse(b, err) == -1)
 		goto out;
 	ok = 1;
  out:
@@ -1050,6 +1050,7 @@ fedtrust_bundle_free(struct fedtrust_bundle *b)
 	fedtrustp_free(b->keys);
 	fedtrustp_free(b->tms);
 	fedtrustp_free(b->ents);
+	fedtrustp_free(b->revs);
 	json_decref(b->payload);
 	fedtrustp_free(b);
 }

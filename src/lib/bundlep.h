@@ -73,8 +73,21 @@ struct fedtrustp_x5t {
 	struct fedtrust_key	*key;
 };
 
+/* One record of "revoked"; strings and arrays borrowed from the payload. */
+struct fedtrust_revoked {
+	const char		*id;
+	const char		*proto;
+	const char		*src;
+	const char		*reason;
+	time_t			 at;
+	const json_t		*jkt;		/* array of thumbprints, or NULL */
+	const json_t		*x5t;		/* array of x5t#S256, or NULL */
+};
+
 struct fedtrust_bundle {
 	json_t			*payload;	/* owns every borrowed string */
+	struct fedtrust_revoked	*revs;		/* "revoked", in bundle order */
+	size_t			 nrevs;
 	uint64_t		 seq;
 	int64_t			 iat;
 	int64_t			 exp;
@@ -93,6 +106,8 @@ struct fedtrust_bundle {
 	size_t			 hmask;
 };
 
+/* Check and index the optional "revoked" member (revoked.c). 0 / -1. */
+int	 fedtrustp_revoked_parse(struct fedtrust_bundle *, struct fedtrust_error *);
 /* FNV-1a of id, a NUL and proto: the hash of the entity table. */
 uint32_t fedtrustp_entity_hash(const char *id, const char *proto);
 

@@ -33,6 +33,7 @@ check "no other CapabilityBoundingSet line" [ "$(grep -c '^CapabilityBoundingSet
 check "RestrictAddressFamilies keeps AF_UNIX and AF_INET" \
 	sh -c "grep '^RestrictAddressFamilies=' '$UNIT' | grep -q AF_UNIX && grep '^RestrictAddressFamilies=' '$UNIT' | grep -q AF_INET"
 check "SystemCallFilter set" has 'SystemCallFilter=.+'
+check "the children may install Landlock rules and seccomp filters" has 'SystemCallFilter=landlock_create_ruleset landlock_add_rule landlock_restrict_self seccomp'
 check "MemoryDenyWriteExecute=yes" has 'MemoryDenyWriteExecute=yes'
 check "PrivateTmp=yes" has 'PrivateTmp=yes'
 check "ProtectHome=yes" has 'ProtectHome=yes'

@@ -59,3 +59,26 @@ xmlsec1_ok() {
 		--pubkey-cert-pem "$2" --id-attr:ID urn:oasis:names:tc:SAML:2.0:metadata:EntitiesDescriptor \
 		"$1" > /dev/null 2>&1
 }
+
+# A free TCP port on 127.0.0.1 (for fedtrustd's listen).
+free_port() {
+	"$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# main_conf FILE [LINE...]: a [fedtrust] section for a test daemon or build in $T
+# (operator EC key, the test CA for fetches, trustlists beside FILE), then LINEs.
+main_conf() {
+	f=$1
+	shift
+	{
+		echo "[fedtrust]"
+		echo "issuer       = https://trust.example.org"
+		echo "state-dir    = $T/state"
+		echo "publish-dir  = $T/publish"
+		echo "trustlists   = trustlists"
+		echo "signing-key  = $PKI/operator-ec.key"
+		echo "signing-cert = $PKI/operator-ec.pem"
+		echo "ca-file      = $PKI/ca.pem"
+		for l in "$@"; do echo "$l"; done
+	} > "$f"
+}

@@ -82,8 +82,13 @@ def signature_template(alg="rsa-sha256", digest="sha256", ref="#ROOT", keyinfo=T
             % (DS, c14n, ALGS.get(alg, alg), ref, tr, DIGESTS.get(digest, digest), ki))
 
 
-def entity_xml(eid, i, certs, ra=None, valid_until=None, roles=("idp",), extra="", ns=False):
-    """One EntityDescriptor. ns=True declares the namespaces on it (standalone)."""
+def entity_xml(eid, i, certs, ra=None, valid_until=None, roles=("idp",), extra="", ns=False,
+               stride=1):
+    """One EntityDescriptor. ns=True declares the namespaces on it (standalone).
+    Entity i signs with certs[i*stride] and encrypts to the next one (modulo):
+    stride 2 gives every entity its own pair."""
+    i0 = i
+    i = i * stride
     cert = cert_b64(certs[i % len(certs)])
     kd = ('<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>%s'
           '</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>' % cert)
@@ -94,7 +99,7 @@ def entity_xml(eid, i, certs, ra=None, valid_until=None, roles=("idp",), extra="
     ui = ('<mdui:UIInfo><mdui:DisplayName xml:lang="en">Entity %d</mdui:DisplayName>'
           '<mdui:DisplayName xml:lang="de">Einheit %d</mdui:DisplayName>'
           '<mdui:Description xml:lang="en">Test entity number %d of the generated feed.</mdui:Description>'
-          '</mdui:UIInfo>' % (i, i, i))
+          '</mdui:UIInfo>' % (i0, i0, i0))
     roles_xml = ""
     for r in roles:
         if r == "idp":
@@ -125,12 +130,12 @@ def entity_xml(eid, i, certs, ra=None, valid_until=None, roles=("idp",), extra="
             '<md:OrganizationURL xml:lang="en">https://%s/</md:OrganizationURL></md:Organization>'
             '<md:ContactPerson contactType="technical"><md:EmailAddress>mailto:ops@%s</md:EmailAddress>'
             '</md:ContactPerson></md:EntityDescriptor>'
-            % (" " + NSDECL if ns else "", eid, vu, ext, extra, roles_xml, i, i, host, host))
+            % (" " + NSDECL if ns else "", eid, vu, ext, extra, roles_xml, i0, i0, host, host))
 
 
 def template(n=3, valid_until=None, cache_duration="PT6H", prefix="https://e%d.example.org/md",
              certs=None, ra="https://registrar.example.org", root_id="ROOT", name="urn:test:feed",
-             sig=None, entities=None, creation=None, single=False):
+             sig=None, entities=None, creation=None, single=False, stride=1):
     """A whole unsigned document with the signature template as first child of the root."""
     if sig is None:
         sig = signature_template(ref="#" + root_id)
@@ -146,7 +151,8 @@ def template(n=3, valid_until=None, cache_duration="PT6H", prefix="https://e%d.e
            'creationInstant="%s" publicationId="pub-1"/></md:Extensions>' % (creation or iso(time.time())))
     if entities is None:
         roles_cycle = [("idp",), ("sp",), ("idp", "aa"), ("sp",)]
-        entities = "".join(entity_xml(prefix % i, i, certs, ra=ra, roles=roles_cycle[i % 4])
+        entities = "".join(entity_xml(prefix % i, i, certs, ra=ra, roles=roles_cycle[i % 4],
+                                      stride=stride)
                            for i in range(n))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<md:EntitiesDescriptor %s ID="%s" Name="%s"%s%s>%s%s%s'
             '</md:EntitiesDescriptor>\n' % (NSDECL, root_id, name, vu, cd, sig, pub, entities))
@@ -188,6 +194,8 @@ def main():
     ap.add_argument("--name", default="urn:test:feed")
     ap.add_argument("--entity-cert", action="append", default=[])
     ap.add_argument("--single", action="store_true")
+    ap.add_argument("--key-stride", type=int, default=1,
+                    help="entity i uses --entity-cert number i*STRIDE and the next one")
     ap.add_argument("--unsigned", action="store_true")
     a = ap.parse_args()
     now = a.now if a.now is not None else int(time.time())
@@ -196,7 +204,8 @@ def main():
     sig = "" if a.unsigned else signature_template(alg=a.alg, digest=a.digest, ref="#ROOT")
     doc = template(n=a.entities, valid_until=vu, cache_duration=a.cache_duration or None,
                    prefix=a.prefix, certs=certs, ra=a.ra or None, name=a.name, sig=sig,
-                   creation=when(a.creation, now) if a.creation else iso(now), single=a.single)
+                   creation=when(a.creation, now) if a.creation else iso(now), single=a.single,
+                   stride=a.key_stride)
     if a.unsigned:
         out = doc.encode()
     else:

@@ -272,12 +272,17 @@ static const struct {
 	{ "fedtrust_source_entities_accepted", "gauge" },
 	{ "fedtrust_source_entities_dropped", "gauge" },
 	{ "fedtrust_source_status", "gauge" },
+	{ "fedtrust_source_approval_seconds_remaining", "gauge" },
 	{ "fedtrust_rejections_total", "counter" },
 	{ "fedtrust_list_seq", "gauge" },
 	{ "fedtrust_list_published_timestamp_seconds", "gauge" },
 	{ "fedtrust_list_entities", "gauge" },
 	{ "fedtrust_list_bundle_bytes", "gauge" },
 	{ "fedtrust_list_valid_until_timestamp_seconds", "gauge" },
+	{ "fedtrust_list_keys_weak", "gauge" },
+	{ "fedtrust_list_keys_shared", "gauge" },
+	{ "fedtrust_list_certs_expiring", "gauge" },
+	{ "fedtrust_list_revocations", "gauge" },
 	{ "fedtrust_list_kept_total", "counter" },
 	{ "fedtrust_http_requests_total", "counter" },
 };
@@ -327,8 +332,8 @@ test_families(void **state)
 	metrics_http(m, 200);
 	text = render(m, NOW);
 	assert_families(text);
-	/* 2 + 7 source gauges + 2 rejections + 5 list gauges + 1 kept + 1 http */
-	assert_int_equal(prom_check(text, strlen(text)), 18);
+	/* 2 + 8 source gauges + 2 rejections + 9 list gauges + 1 kept + 1 http */
+	assert_int_equal(prom_check(text, strlen(text)), 23);
 	free(text);
 	metrics_free(m);
 	metrics_free(NULL);

@@ -54,6 +54,38 @@ test_next_failure(void **state)
 	    NOW + MAX_RETRY_AFTER);
 }
 
+/*
+ * NET-10: retries after failures are jittered so that sources failing
+ * together do not retry together, but only ever later: never before the
+ * back-off step or the Retry-After, never past the cap that applied.
+ */
+static void
+test_next_fail_jitter(void **state)
+{
+	unsigned	 r;
+	time_t		 t, lo = NOW + 86400, hi = NOW, clo = NOW + 86400;
+
+	(void)state;
+	for (r = 0; r < 5000; r += 3) {
+		t = schedule_next(NOW, 3600, -1, 0, 0, 3, -1, r);
+		assert_true(t >= NOW + 240 && t <= NOW + 264);
+		lo = t < lo ? t : lo;
+		hi = t > hi ? t : hi;
+		t = schedule_next(NOW, 3600, -1, 0, 0, 1, 900, r);
+		assert_true(t >= NOW + 900 && t <= NOW + 990);
+		t = schedule_next(NOW, 3600, -1, 0, 0, 40, -1, r);
+		assert_true(t >= NOW + MAX_BACKOFF - MAX_BACKOFF / 10 && t <= NOW + MAX_BACKOFF);
+		clo = t < clo ? t : clo;
+		/* Retry-After: 999999 arrives capped; the cap holds with jitter too */
+		t = schedule_next(NOW, 3600, -1, 0, 0, 1, MAX_RETRY_AFTER, r);
+		assert_int_equal(t, NOW + MAX_RETRY_AFTER);
+	}
+	/* spread: not all the same */
+	assert_true(hi - lo >= 20);
+	/* at the back-off cap too */
+	assert_true(clo < NOW + MAX_BACKOFF - 600);
+}
+
 /* A two-source config for the schedule. */
 static void
 conf_init(struct config *c, struct list_conf *l, struct source_conf *s)
@@ -168,6 +200,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_next_ok),
 		cmocka_unit_test(test_next_failure),
+		cmocka_unit_test(test_next_fail_jitter),
 		cmocka_unit_test(test_due_and_force),
 		cmocka_unit_test(test_control_socket),
 	};
