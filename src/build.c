@@ -263,13 +263,6 @@ selection_digest(const struct cycle *c, const struct selection *sel, char out[65
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		fatalx("sha256 init");
 	digest_settings(ctx, c->conf, c->list);
-	/* the bundle's sources member says ok / stale / failed: a change is news */
-	for (i = 0; i < c->list->sourcesz; i++) {
-		char	 st[16];
-
-		snprintf(st, sizeof(st), "status %d", c->st[i].status);
-		digest_str(ctx, st);
-	}
 	for (i = 0; i < c->revoked.n; i++) {
 		const struct revoked *r = &c->revoked.r[i];
 		char	 num[64];
