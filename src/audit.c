@@ -295,35 +295,21 @@ audit_render(json_t *o, size_t *len)
 {
 	json_t	*h;
 	char	*s;
-	size_t	 n;
 	int	 i;
 
 	for (i = 0; i < MAX_AUDIT_CUTS; i++) {
-		if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		if ((s = json_line(o, JSON_COMPACT, len)) == NULL)
 			return NULL;
-		n = strlen(s);
-		if (n + 1 <= MAX_AUDIT_LINE) {
-			s = xreallocarray(s, n + 2, 1);
-			s[n] = '\n';
-			s[n + 1] = '\0';
-			*len = n + 1;
+		if (*len <= MAX_AUDIT_LINE)
 			return s;
-		}
 		free(s);
 		json_object_set_new(o, "truncated", json_true());
-		if (audit_cut(o, n + 1 - MAX_AUDIT_LINE) == -1)
+		if (audit_cut(o, *len - MAX_AUDIT_LINE) == -1)
 			break;
 	}
 	h = audit_header(o);
-	s = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
+	s = json_line(h, JSON_COMPACT, len);
 	json_decref(h);
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	s = xreallocarray(s, n + 2, 1);
-	s[n] = '\n';
-	s[n + 1] = '\0';
-	*len = n + 1;
 	return s;
 }
 

@@ -27,6 +27,7 @@ struct cycle {
 	time_t			*fetched;	/* per source: last good fetch (bundle sources) */
 	struct revoked_set	 revoked;	/* recent revocations listed in the bundle */
 	struct hygiene		 hyg;		/* key hygiene findings of this cycle */
+	struct live		 prev;		/* the live file before this publication (seq 0: none) */
 };
 
 /* State of a list's last publication: state-dir/lists/LIST/{entities,digest}. */
@@ -398,14 +399,13 @@ report_drops(const char *list, const struct drop *d, size_t n)
 static void
 carry_previous_bundle(struct cycle *c, uint64_t seq, struct outfiles *files)
 {
-	struct live	 old;
 	unsigned char	*buf;
 	size_t		 len;
 	char		 path[64];
 
-	if (live_read(c->conf, c->list->name, &old) == -1 || old.seq == 0 || old.seq >= seq)
+	if (c->prev.seq == 0 || c->prev.seq >= seq)
 		return;
-	snprintf(path, sizeof(path), "bundles/%llu.jwt", (unsigned long long)old.seq);
+	snprintf(path, sizeof(path), "bundles/%llu.jwt", (unsigned long long)c->prev.seq);
 	if (publish_read_live(c->conf->publish_dir, c->list->name, path, &buf, &len) == 0)
 		outfiles_add(files, path, buf, len);
 }
@@ -464,13 +464,11 @@ out:
 static time_t
 signing_time(const struct cycle *c)
 {
-	struct live	 old;
-
-	if (live_read(c->conf, c->list->name, &old) == 0 && old.published > c->now) {
+	if (c->prev.published > c->now) {
 		log_warnx("list=%s: the clock (%lld) is behind the last publication (%lld); "
 		    "signing with the last publication's time", c->list->name, (long long)c->now,
-		    (long long)old.published);
-		return old.published;
+		    (long long)c->prev.published);
+		return c->prev.published;
 	}
 	return c->now;
 }
@@ -517,11 +515,14 @@ publish_selection(struct cycle *c, const struct signer *sg, const struct selecti
 	size_t			 nsaml, chgsz = 0;
 	char			*prev = NULL, *chg = NULL, chgpath[64];
 	uint64_t		 seq;
-	time_t			 renew = c->now + l->saml_validity / 2, half, iat = signing_time(c);
+	time_t			 renew = c->now + l->saml_validity / 2, half, iat;
 	int			 rc = -1, have_bundle = 0;
 
 	memset(&v, 0, sizeof(v));
 	memset(&files, 0, sizeof(files));
+	/* read once: the carried bundle and the iat floor both come from it */
+	(void)live_read(c->conf, l->name, &c->prev);
+	iat = signing_time(c);
 	memset(&b, 0, sizeof(b));
 	memset(lv, 0, sizeof(*lv));
 	lv->valid_until = c->now + MAX_BUNDLE_VALIDITY + l->saml_validity;

@@ -23,8 +23,6 @@
 #include "extern.h"
 
 #define STATE_FILE	"published.json"	/* state-dir/lists/LIST/STATE_FILE */
-#define GEN_PREFIX	".gen/"			/* publish-dir/LIST -> .gen/LIST/SEQ (publish.c) */
-#define SEQ_DIGITS	20			/* digits of a generation folder name (publish.c) */
 #define THUMB_SHOWN	12			/* characters of a thumbprint shown by fedtrust diff */
 
 /* ------------------------------------------------------------ key thumbprints */
@@ -443,23 +441,6 @@ compare(const json_t *prev, const json_t *cur, const struct change_input *in, js
 	free(drops);
 }
 
-/* Dump o compactly with sorted keys and a newline (caller frees). NULL on failure. */
-static char *
-dump_line(const json_t *o, size_t flags, size_t *len)
-{
-	char	*s;
-	size_t	 n;
-
-	if ((s = json_dumps(o, flags | JSON_SORT_KEYS)) == NULL)
-		return NULL;
-	n = strlen(s);
-	s = xreallocarray(s, n + 2, 1);
-	s[n] = '\n';
-	s[n + 1] = '\0';
-	*len = n + 1;
-	return s;
-}
-
 int
 changes_make(const struct change_input *in, char **json, size_t *len, struct verdict *v)
 {
@@ -500,7 +481,7 @@ changes_make(const struct change_input *in, char **json, size_t *len, struct ver
 	json_object_set_new(r, "added", added);
 	json_object_set_new(r, "removed", removed);
 	json_object_set_new(r, "keys", keys);
-	if ((*json = dump_line(r, JSON_COMPACT, len)) == NULL) {
+	if ((*json = json_line(r, JSON_COMPACT, len)) == NULL) {
 		verdict_set(v, R_INTERNAL, "list %s: cannot serialise the change report",
 		    in->list->name);
 		goto out;
@@ -626,7 +607,7 @@ changes_commit(const struct change_input *in, const char *json, size_t len)
 	json_object_set_new(st, "entities", state_of(in));
 	dir = state_path(in->conf, in->list->name, "");
 	path = state_path(in->conf, in->list->name, STATE_FILE);
-	if ((txt = dump_line(st, JSON_COMPACT, &txtsz)) == NULL)
+	if ((txt = json_line(st, JSON_COMPACT, &txtsz)) == NULL)
 		log_warnx("%s: cannot serialise the publication state", path);
 	else if (mkdir_p(dir, 0700) == -1 || write_file_atomic(path, txt, txtsz, 0600) == -1)
 		log_warn("%s", path);
@@ -637,53 +618,6 @@ changes_commit(const struct change_input *in, const char *json, size_t len)
 }
 
 /* ------------------------------------------------------------ the live generation */
-
-/* A list name that is one safe path component. */
-static int
-list_name_ok(const char *list)
-{
-	return list != NULL && list[0] != '\0' && list[0] != '.' &&
-	    strchr(list, '/') == NULL && strlen(list) < NAME_MAX - 32;
-}
-
-/*
- * The folder of the live generation of list (publish_dir/.gen/LIST/SEQ,
- * read through the symlink once, so that every read sees one generation)
- * and its *seq.  NULL when the list has no generation of ours.  Caller frees.
- */
-static char *
-live_gen_dir(const char *publish_dir, const char *list, uint64_t *seq)
-{
-	char		*link, *prefix, target[PATH_MAX];
-	const char	*s;
-	ssize_t		 n;
-	uint64_t	 v = 0;
-	size_t		 plen, i;
-
-	*seq = 0;
-	if (!list_name_ok(list))
-		return NULL;
-	link = path_join(publish_dir, list);
-	n = readlink(link, target, sizeof(target) - 1);
-	free(link);
-	if (n <= 0)
-		return NULL;
-	target[n] = '\0';
-	xasprintf(&prefix, GEN_PREFIX "%s/", list);
-	plen = strlen(prefix);
-	if (strncmp(target, prefix, plen) != 0 || strlen(target + plen) != SEQ_DIGITS) {
-		free(prefix);
-		return NULL;
-	}
-	free(prefix);
-	for (s = target + plen, i = 0; i < SEQ_DIGITS; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return NULL;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*seq = v;
-	return path_join(publish_dir, target);
-}
 
 /* "N.json" with N canonical decimal (no sign, no leading zero, > 0) into *seq. 0 / -1. */
 static int
@@ -724,7 +658,7 @@ changes_carry(const struct config *conf, const char *list, uint64_t seq, struct 
 	unsigned char	*buf;
 	char		*gen, *dir, *p, rel[64];
 
-	if ((gen = live_gen_dir(conf->publish_dir, list, &live)) == NULL)
+	if ((gen = publish_live_dir(conf->publish_dir, list, &live)) == NULL)
 		return;
 	dir = path_join(gen, "changes");
 	if ((d = opendir(dir)) == NULL) {
@@ -1204,7 +1138,7 @@ cmd_diff(int argc, char *argv[])
 		    (unsigned long long)from, (unsigned long long)to);
 		return EXIT_USAGE;
 	}
-	if (!list_name_ok(list)) {
+	if (!config_name_ok(list, "-")) {
 		fprintf(stderr, "fedtrust diff: \"%s\" is not a list name\n", list);
 		return EXIT_USAGE;
 	}
@@ -1213,7 +1147,7 @@ cmd_diff(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	rc = EXIT_REJECT;
-	if ((gen = live_gen_dir(conf->publish_dir, list, &live)) == NULL) {
+	if ((gen = publish_live_dir(conf->publish_dir, list, &live)) == NULL) {
 		fprintf(stderr, "fedtrust diff: list %s has no published generation in %s\n",
 		    list, conf->publish_dir);
 		goto out;
@@ -1253,7 +1187,7 @@ cmd_diff(int argc, char *argv[])
 	if (initial && from > 0)
 		json_object_set_new(res, "initial", json_true());
 	if (as_json) {
-		if ((txt = dump_line(res, JSON_INDENT(2), &len)) == NULL) {
+		if ((txt = json_line(res, JSON_INDENT(2), &len)) == NULL) {
 			rc = EXIT_INTERNAL;
 			goto out;
 		}

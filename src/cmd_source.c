@@ -103,21 +103,6 @@ duration_text(long d, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* 1 when s matches [a-z0-9][a-z0-9-]{0,63}. */
-static int
-name_ok(const char *s)
-{
-	size_t	 i;
-
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++)
-		if (i >= 64 || !(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-		    s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 /*
  * Text written into the INI file: not empty, no control characters, no ';'
  * or '#' (inih would read a comment), no leading or trailing blank (inih
@@ -518,7 +503,7 @@ new_source_kv(const struct sopts *o, const char ***kv, char ***own, size_t *owns
 	const size_t	 max = MAX_CONF_LINE - 20;	/* a key, " = " and the alignment */
 
 	*kv = xcalloc(2 * (o->anchorsz + 16), sizeof(**kv));
-	if (!name_ok(o->name))
+	if (!config_name_ok(o->name, "-"))
 		return fail(o, "--name \"%s\" must match [a-z0-9][a-z0-9-]{0,63}", o->name), -1;
 	if (type_of(o->type, &type) == -1)
 		return fail(o, "--type must be saml, oidf, signed-jwks or x509"), -1;

@@ -37,8 +37,8 @@ perr(struct parse *p, const char *fmt, const char *a, const char *b)
 
 static int parse_bool(const char *, int *);
 
-static int
-valid_name(const char *s, const char *extra)
+int
+config_name_ok(const char *s, const char *extra)
 {
 	size_t	 i;
 
@@ -307,7 +307,7 @@ list_key(struct parse *p, const char *name, const char *value)
 	struct list_conf	*l = p->list;
 
 	if (strcmp(name, "name") == 0) {
-		if (!valid_name(value, "-"))
+		if (!config_name_ok(value, "-"))
 			return perr(p, "name \"%s\" must match [a-z0-9][a-z0-9-]{0,63}%s", value, "");
 		set_str(&l->name, value);
 	} else if (strcmp(name, "bundle-validity") == 0) {
@@ -658,7 +658,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 		while (*sname == ' ')
 			sname++;
-		if (!valid_name(sname, "._-"))
+		if (!config_name_ok(sname, "._-"))
 			return perr(p, "source name \"%s\" must match [a-z0-9][a-z0-9._-]{0,63}%s", sname, "");
 		if ((s = source_for(p, sname)) == NULL)
 			return perr(p, "too many sources (more than %s)%s", "MAX_SOURCES", "");

@@ -200,6 +200,9 @@ void	 sha256_hex(const void *, size_t, char out[65]);
 char	*b64url_encode(const void *, size_t);
 /* Standard base64 with no newlines; caller frees. */
 char	*b64_encode(const void *, size_t);
+struct json_t;
+/* o serialised with flags and sorted keys, plus a newline (caller frees); NULL when jansson fails. */
+char	*json_line(const struct json_t *o, size_t flags, size_t *len);
 /* Match s against a shell glob (fnmatch, no special treatment of '/'). 1 / 0. */
 int	 glob_match(const char *pattern, const char *s);
 
@@ -359,6 +362,8 @@ struct config	*config_load(const char *file, char *err, size_t errsz);
 void		 config_free(struct config *);
 const struct list_conf *config_find_list(const struct config *, const char *);
 const char	*source_type_name(enum source_type);
+/* 1 when s matches [a-z0-9][a-z0-9EXTRA]{0,63} (list names: extra "-"). */
+int		 config_name_ok(const char *s, const char *extra);
 /*
  * Algorithms outside R6's allow-list that an operator may allow for one
  * source (legacy feeds), never by default.
@@ -987,6 +992,13 @@ uint64_t publish_last_seq(const char *state_dir, const char *list);
 int	 publish_generation(const char *publish_dir, const char *list, uint64_t seq,
 	    const struct gen_file *, size_t n, int keep, struct verdict *);
 /* Read a file of the live generation (for the previous entity count etc.). 0 / -1. */
+/*
+ * The folder of list's live generation (publish_dir/.gen/LIST/SEQ, the link
+ * read once so every later read sees one generation) and its *seq; NULL
+ * when the list has none of ours or the name is not one path component.
+ * Caller frees.
+ */
+char	*publish_live_dir(const char *publish_dir, const char *list, uint64_t *seq);
 int	 publish_read_live(const char *publish_dir, const char *list, const char *path,
 	    unsigned char **buf, size_t *len);
 

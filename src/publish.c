@@ -199,13 +199,27 @@ publish_last_seq(const char *state_dir, const char *list)
  * is none (or the link points somewhere we did not put it), -1 with v when
  * publish-dir/LIST is something other than a symlink.
  */
+/* The seq of a link target GEN_DIR/LIST/SEQ of list. 0 / -1 when it is not one of ours. */
+static int
+gen_target_seq(const char *target, const char *list, uint64_t *seq)
+{
+	char	*prefix;
+	size_t	 plen;
+	int	 rc;
+
+	xasprintf(&prefix, GEN_DIR "/%s/", list);
+	plen = strlen(prefix);
+	rc = strncmp(target, prefix, plen) != 0 ? -1 : parse_gen_name(target + plen, seq);
+	free(prefix);
+	return rc;
+}
+
 static int
 live_seq(const char *link, const char *list, uint64_t *seq, struct verdict *v)
 {
 	struct stat	 st;
-	char		 target[PATH_MAX], *prefix;
+	char		 target[PATH_MAX];
 	ssize_t		 n;
-	size_t		 plen;
 
 	*seq = 0;
 	if (lstat(link, &st) == -1) {
@@ -219,14 +233,33 @@ live_seq(const char *link, const char *list, uint64_t *seq, struct verdict *v)
 	if ((n = readlink(link, target, sizeof(target) - 1)) == -1)
 		return verdict_set(v, R_PUBLISH_FAILED, "%s: %s", link, strerror(errno));
 	target[n] = '\0';
-	xasprintf(&prefix, GEN_DIR "/%s/", list);
-	plen = strlen(prefix);
-	if (strncmp(target, prefix, plen) != 0 || parse_gen_name(target + plen, seq) == -1) {
+	if (gen_target_seq(target, list, seq) == -1) {
 		log_warnx("%s -> %s: not a generation of ours, replacing it", link, target);
 		*seq = 0;
 	}
-	free(prefix);
 	return 0;
+}
+
+char *
+publish_live_dir(const char *publish_dir, const char *list, uint64_t *seq)
+{
+	char	*link, target[PATH_MAX];
+	ssize_t	 n;
+
+	*seq = 0;
+	if (!valid_list(list))
+		return NULL;
+	link = path_join(publish_dir, list);
+	n = readlink(link, target, sizeof(target) - 1);
+	free(link);
+	if (n <= 0)
+		return NULL;
+	target[n] = '\0';
+	if (gen_target_seq(target, list, seq) == -1) {
+		*seq = 0;
+		return NULL;
+	}
+	return path_join(publish_dir, target);
 }
 
 /* Write all of buf to fd, across short writes and EINTR. 0 / -1 (errno). */

@@ -189,15 +189,11 @@ key_obj(const struct fedtrust_key *k)
 static char *
 dump(json_t *j, size_t *len)
 {
-	char	*s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	/* a trailing newline keeps the files friendly to diff and cat */
+	char	*s = json_line(j, JSON_COMPACT | JSON_ENSURE_ASCII, len);
 
 	if (s == NULL)
 		fatalx("json_dumps: out of memory");
-	*len = strlen(s);
-	/* A trailing newline keeps the files friendly to diff and cat. */
-	s = xreallocarray(s, 1, *len + 2);
-	s[(*len)++] = '\n';
-	s[*len] = '\0';
 	return s;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -614,4 +615,20 @@ int
 glob_match(const char *pattern, const char *s)
 {
 	return fnmatch(pattern, s, 0) == 0;
+}
+
+char *
+json_line(const json_t *o, size_t flags, size_t *len)
+{
+	char	*s;
+	size_t	 n;
+
+	if ((s = json_dumps(o, flags | JSON_SORT_KEYS)) == NULL)
+		return NULL;
+	n = strlen(s);
+	s = xreallocarray(s, n + 2, 1);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	*len = n + 1;
+	return s;
 }
