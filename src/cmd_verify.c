@@ -2,13 +2,17 @@
  * fedtrust verify: verify one document exactly as the daemon verifies a
  * source, and print one verdict line (config-and-cli.md).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -103,6 +107,46 @@ load_input(const char *what, unsigned char **buf, size_t *len, struct verdict *v
 		return verdict_set(v, R_FETCH_FAILED, "cannot read %s: %s", san, strerror(errno));
 	}
 	return 0;
+}
+
+/*
+ * A local file that --type (or its first bytes) makes a SAML document:
+ * opened for saml_verify_fd, which streams it instead of reading it whole.
+ * Returns the descriptor, -1 with v (unreadable, too large), or -2 when the
+ * file is to be loaded as before (a URL, or a JWS).
+ */
+static int
+open_saml(const char *what, const char *type, struct verdict *v)
+{
+	struct stat	 sb;
+	unsigned char	 head[4096];
+	ssize_t		 n;
+	char		 san[256];
+	int		 fd;
+
+	if (strncmp(what, "https://", 8) == 0 || strncmp(what, "file://", 7) == 0 ||
+	    strcmp(type, "jws") == 0)
+		return -2;
+	log_sanitize(what, strlen(what), san, sizeof(san));
+	if ((fd = open(what, O_RDONLY | O_CLOEXEC)) == -1)
+		return verdict_set(v, R_FETCH_FAILED, "cannot read %s: %s", san, strerror(errno));
+	if (fstat(fd, &sb) == -1 || S_ISDIR(sb.st_mode) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -2;	/* read_file says what is wrong, or reads a pipe */
+	}
+	if ((size_t)sb.st_size > MAX_DOC_SIZE) {
+		close(fd);
+		return verdict_set(v, R_FETCH_TOO_LARGE, "%s is larger than %lu bytes",
+		    san, (unsigned long)MAX_DOC_SIZE);
+	}
+	if (strcmp(type, "auto") == 0) {
+		n = pread(fd, head, sizeof(head), 0);
+		if (n < 0 || looks_like_jws(head, (size_t)n)) {
+			close(fd);
+			return -2;
+		}
+	}
+	return fd;
 }
 
 /* What the JWS side of verify needs besides the document. */
@@ -310,7 +354,7 @@ cmd_verify(int argc, char *argv[])
 	const char		*type = "auto";
 	char			**anchors = NULL, **cas = NULL, **crls = NULL;
 	char			 t[32], rb[64];
-	int			 ch, verbose = 0, saml_only = 0, rc = EXIT_USAGE;
+	int			 ch, verbose = 0, saml_only = 0, rc = EXIT_USAGE, fd = -2;
 
 	memset(&as, 0, sizeof(as));
 	memset(&ks, 0, sizeof(ks));
@@ -407,7 +451,17 @@ cmd_verify(int argc, char *argv[])
 		goto out;
 	}
 	opts.source = argv[optind];
+	/* the command needs no standalone entity XML: less memory on big feeds */
+	opts.no_xml = 1;
 
+	if ((fd = open_saml(argv[optind], type, &v)) == -1) {
+		rc = reject(&v);
+		goto out;
+	}
+	if (fd >= 0) {
+		type = "saml";
+		goto saml;
+	}
 	if (load_input(argv[optind], &buf, &len, &v) == -1) {
 		rc = reject(&v);
 		goto out;
@@ -435,6 +489,7 @@ cmd_verify(int argc, char *argv[])
 		goto out;
 	}
 
+ saml:
 	if (jo.typ != NULL || jo.flags != 0) {
 		fprintf(stderr, "fedtrust verify: --typ, --allow-untyped and --legacy-drafts apply "
 		    "to JWS documents only\n");
@@ -449,7 +504,8 @@ cmd_verify(int argc, char *argv[])
 	for (i = 0; i < crlsz; i++)
 		if (anchor_load_crl(&as, crls[i], &v) == -1)
 			goto anchor_err;
-	if (saml_verify(buf, len, &as, &opts, now, &set, &v) == -1) {
+	if ((fd >= 0 ? saml_verify_fd(fd, &as, &opts, now, &set, &v) :
+	    saml_verify(buf, len, &as, &opts, now, &set, &v)) == -1) {
 		rc = reject(&v);
 		goto out;
 	}
@@ -469,6 +525,8 @@ cmd_verify(int argc, char *argv[])
 	fprintf(stderr, "fedtrust verify: %s\n", v.detail);
 	rc = EXIT_USAGE;
  out:
+	if (fd >= 0)
+		close(fd);
 	free(buf);
 	entity_set_free(&set);
 	anchor_set_free(&as);

@@ -524,7 +524,12 @@ struct saml_opts {
 	enum cert_validity cert_validity;
 	long		 skew;		/* seconds for creationInstant in the future */
 	size_t		 max_entities;	/* 0 = MAX_ENTITIES */
+	int		 engine;	/* SAML_ENGINE_*: AUTO streams and falls back to the tree */
+	int		 no_xml;	/* 1: do not keep e->xml (fedtrust verify) */
 };
+#define SAML_ENGINE_AUTO	0
+#define SAML_ENGINE_DOM		1
+#define SAML_ENGINE_STREAM	2	/* stream only: a fallback is R_INTERNAL "stream engine: ..." */
 
 /*
  * Verify one SAML metadata document held in buf against anchors at now,
@@ -534,6 +539,13 @@ struct saml_opts {
  */
 int	 saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *,
 	    const struct saml_opts *, time_t now, struct entity_set *out, struct verdict *);
+/*
+ * The same from a file descriptor read in chunks (never the whole document
+ * in memory unless the tree verifier has to decide; then fd must be
+ * seekable, or it is read whole).  fd is not closed.
+ */
+int	 saml_verify_fd(int fd, const struct anchor_set *, const struct saml_opts *, time_t now,
+	    struct entity_set *out, struct verdict *);
 /* entity.c: entities of every source type. */
 void	 entity_set_free(struct entity_set *);	/* frees members, not the struct */
 void	 entity_free(struct entity *);		/* frees members, not the struct */
@@ -562,6 +574,7 @@ void	 xml_shutdown(void);
 
 /* Internal to saml.c and saml_verify.c (libxml2 types kept opaque here). */
 struct _xmlNode;
+struct _xmlDoc;
 /* 1 when the node is the element {ns}name. */
 int	 saml_is(const struct _xmlNode *, const char *ns, const char *name);
 /* First element child, or NULL. */
@@ -575,6 +588,114 @@ int	 saml_b64_decode(const char *, unsigned char **, size_t *);
  */
 int	 saml_sig_verify(struct _xmlNode *sig, struct _xmlNode *target, const char *target_id,
 	    const struct anchor_set *, time_t now, char **signer, struct verdict *);
+
+/*
+ * Verify the root signature sig over the document element target (R3-R9)
+ * like saml_sig_verify, but from a digest computed elsewhere: digest (of
+ * digestsz bytes) is the streamed, transformed Reference content and is
+ * compared with DigestValue; SignatureValue is checked over SignedInfo
+ * canonicalised from the (partial) tree holding sig.  The candidate keys
+ * are chosen exactly as saml_sig_verify chooses them.
+ * 0 (and *signer as above) / -1 with v.
+ */
+int	 saml_sig_verify_digest(struct _xmlNode *sig, struct _xmlNode *target,
+	    const char *target_id, const unsigned char *digest, size_t digestsz,
+	    const struct anchor_set *, time_t now, char **signer, struct verdict *);
+/* EVP digest named by the Reference's DigestMethod of sig (allowed ones only), or NULL. */
+const EVP_MD *saml_sig_digest_md(const struct _xmlNode *sig, unsigned optin);
+
+/*
+ * Extraction shared by the tree verifier (saml.c) and the streaming one
+ * (saml_stream.c): one EntityDescriptor at a time from a verified (sub)tree.
+ */
+struct saml_walk {
+	struct _xmlDoc		*doc;
+	const struct saml_opts	*opts;
+	time_t			 now;
+	size_t			 max;		/* entity cap */
+	size_t			 count;		/* EntityDescriptors seen */
+	struct entity_set	*out;
+	size_t			 entcap;
+};
+/* Extract the EntityDescriptor ed (inherited validity vu, 0 = none) or drop it (forced). */
+void	 saml_walk_entity(struct saml_walk *, struct _xmlNode *ed, time_t vu,
+	    const struct verdict *forced);
+/*
+ * Enter the group g (an EntitiesDescriptor) reached with (*vu, forced):
+ * updates *vu with its validUntil and returns what drops everything below
+ * it (forced, or fv filled in), or NULL.
+ */
+const struct verdict *saml_walk_group_scope(struct saml_walk *, struct _xmlNode *g, time_t *vu,
+	    const struct verdict *forced, struct verdict *fv);
+/* Drop duplicate entityIDs, then feed-empty when nothing is left. 0 / -1 with v. */
+int	 saml_walk_finish(struct saml_walk *, struct verdict *);
+/* R11 on the document element (validUntil, creationInstant, cacheDuration). 0 / -1 with v. */
+int	 saml_check_validity(const struct _xmlNode *root, const struct saml_opts *, time_t now,
+	    struct entity_set *, struct verdict *);
+/* The tree verifier: saml_verify with SAML_ENGINE_DOM. */
+int	 saml_verify_dom(const unsigned char *buf, size_t len, const struct anchor_set *,
+	    const struct saml_opts *, time_t now, struct entity_set *out, struct verdict *);
+
+/*
+ * saml_stream.c: the streaming verifier.  Returns 0 (accepted, out
+ * filled), -1 with v (rejected: only for errors of the input itself, such
+ * as a read error), or SAML_STREAM_FALLBACK when the document is not of
+ * the shape it handles exactly or does not verify: then the tree verifier
+ * must decide (v->detail says why, for debugging).
+ */
+#define SAML_STREAM_FALLBACK	1
+/*
+ * Process-wide engine for saml_opts.engine == SAML_ENGINE_AUTO (tests and
+ * benchmarks: the mains set it from FEDTRUST_SAML_ENGINE=dom|stream).
+ */
+void	 saml_set_default_engine(int);
+struct saml_stream;
+/* Start a streaming verification (caller frees with saml_stream_free). */
+struct saml_stream *saml_stream_new(const struct anchor_set *, const struct saml_opts *,
+	    time_t now);
+/* Feed the next len bytes. 0, or SAML_STREAM_FALLBACK once it has given up. */
+int	 saml_stream_push(struct saml_stream *, const unsigned char *buf, size_t len);
+/* End of input: 0 with out (caller frees) or SAML_STREAM_FALLBACK with v. */
+int	 saml_stream_finish(struct saml_stream *, struct entity_set *out, struct verdict *);
+void	 saml_stream_free(struct saml_stream *);
+
+/* ------------------------------------------------------------ c14n.c */
+
+/*
+ * Exclusive XML canonicalization from parse events (xml-exc-c14n).  The
+ * caller reports element starts/ends, text, comments and PIs of the
+ * document element in order; canonical bytes reach the sink in chunks of
+ * up to 64 KB (and at c14n_flush).  Values are as an XML processor
+ * reports them (references resolved, attribute values normalised).
+ */
+struct c14n;
+typedef void	(*c14n_sink)(void *arg, const unsigned char *buf, size_t len);
+/* A namespace declaration: prefix NULL for the default, uri "" for xmlns="". */
+struct c14n_ns {
+	const char	*prefix;
+	const char	*uri;
+};
+/* An attribute: prefix/uri NULL when unqualified; value need not be NUL-terminated. */
+struct c14n_attr {
+	const char	*prefix;
+	const char	*local;
+	const char	*uri;
+	const char	*value;
+	size_t		 valuesz;
+};
+/*
+ * comments: 1 for #WithComments; prefixlist: InclusiveNamespaces PrefixList
+ * ("#default" for the default namespace) or NULL.  Free with c14n_free.
+ */
+struct c14n	*c14n_new(int comments, const char *prefixlist, c14n_sink, void *arg);
+void	 c14n_start(struct c14n *, const char *prefix, const char *local,
+	    const struct c14n_ns *, size_t nsn, const struct c14n_attr *, size_t an);
+void	 c14n_end(struct c14n *);
+void	 c14n_text(struct c14n *, const char *, size_t);
+void	 c14n_comment(struct c14n *, const char *);
+void	 c14n_pi(struct c14n *, const char *target, const char *data);
+void	 c14n_flush(struct c14n *);
+void	 c14n_free(struct c14n *);
 
 /* ------------------------------------------------------------ fetch.c */
 

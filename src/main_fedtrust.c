@@ -3,6 +3,7 @@
  * (config-and-cli.md).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -37,6 +38,20 @@ usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
+/* FEDTRUST_SAML_ENGINE=dom|stream: the SAML verifier engine (tests, benchmarks). */
+static void
+saml_engine_from_env(void)
+{
+	const char	*e = getenv("FEDTRUST_SAML_ENGINE");
+
+	if (e == NULL)
+		return;
+	if (strcmp(e, "dom") == 0)
+		saml_set_default_engine(SAML_ENGINE_DOM);
+	else if (strcmp(e, "stream") == 0)
+		saml_set_default_engine(SAML_ENGINE_STREAM);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -59,6 +74,7 @@ main(int argc, char *argv[])
 			fprintf(stderr, "fedtrust: cannot initialise libxml2/xmlsec/libcurl\n");
 			return EXIT_INTERNAL;
 		}
+		saml_engine_from_env();
 		rc = cmds[i].fn(argc - 1, argv + 1);
 		fetch_shutdown();
 		xml_shutdown();

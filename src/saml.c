@@ -412,24 +412,13 @@ check_signatures(xmlNode *root, const struct scan *s, xmlNode **rootsig, struct 
 
 /* ------------------------------------------------------------ entities */
 
-/* State of the extraction walk. */
-struct walk {
-	xmlDocPtr		 doc;
-	const struct saml_opts	*opts;
-	time_t			 now;
-	size_t			 max;
-	size_t			 count;		/* EntityDescriptors seen */
-	struct entity_set	*out;
-	size_t			 entcap;
-};
-
 static void
-drop_add(struct walk *w, const char *id, enum reason r, const char *fmt, ...)
+drop_add(struct saml_walk *w, const char *id, enum reason r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Record a dropped entity (id may be NULL). */
 static void
-drop_add(struct walk *w, const char *id, enum reason r, const char *fmt, ...)
+drop_add(struct saml_walk *w, const char *id, enum reason r, const char *fmt, ...)
 {
 	va_list		 ap;
 	char		 buf[512];
@@ -474,7 +463,7 @@ trim(char *s)
  * certificate does not parse or an expired one is refused (drop set).
  */
 static int
-entity_keys(struct walk *w, struct entity *e, const xmlNode *kd, enum reason *r,
+entity_keys(struct saml_walk *w, struct entity *e, const xmlNode *kd, enum reason *r,
     char *why, size_t whysz)
 {
 	const xmlNode	*ki, *xd, *c;
@@ -701,9 +690,14 @@ node_bad(const xmlNode *n)
 	return n->_private;
 }
 
-/* Extract one EntityDescriptor (ed) with inherited validity vu (0 = none). */
-static void
-walk_entity(struct walk *w, xmlNode *ed, time_t vu, const struct verdict *forced)
+/*
+ * Extract one EntityDescriptor (ed) with inherited validity vu (0 = none)
+ * into w->out, or record why it is dropped (forced: drop with that verdict).
+ * Works on a whole tree or on one EntityDescriptor subtree whose ancestors'
+ * start tags are in the tree (the streaming verifier).
+ */
+void
+saml_walk_entity(struct saml_walk *w, xmlNode *ed, time_t vu, const struct verdict *forced)
 {
 	struct entity	 e;
 	const char	*id = attr_get(ed, "entityID"), *s;
@@ -772,7 +766,8 @@ walk_entity(struct walk *w, xmlNode *ed, time_t vu, const struct verdict *forced
 			goto fail;
 		}
 	}
-	entity_serialise(&e, ed);
+	if (!w->opts->no_xml)
+		entity_serialise(&e, ed);
 	if (w->out->entitiesz == w->entcap) {
 		w->entcap = w->entcap ? w->entcap * 2 : 64;
 		w->out->entities = xreallocarray(w->out->entities, w->entcap, sizeof(e));
@@ -784,45 +779,58 @@ walk_entity(struct walk *w, xmlNode *ed, time_t vu, const struct verdict *forced
 }
 
 /*
- * Walk a group (or the root) for EntityDescriptors.  vu is the earliest
- * enclosing validUntil; forced, when set, drops everything below with it.
- * -1 with v when the entity cap is exceeded.
+ * Enter group g reached with (*vu, forced): its validUntil narrows *vu; a
+ * bad or expired group returns a verdict (in fv) that drops all below it.
  */
-static int
-walk_group(struct walk *w, xmlNode *g, time_t vu, const struct verdict *forced,
-    struct verdict *v)
+const struct verdict *
+saml_walk_group_scope(struct saml_walk *w, xmlNode *g, time_t *vu, const struct verdict *forced,
+    struct verdict *fv)
 {
-	struct verdict	 fv;
-	xmlNode		*c;
 	const char	*s;
 	char		 t[32];
 	time_t		 own;
 
 	if (forced == NULL && node_bad(g) != NULL) {
-		fv.reason = R_ENTITY_SIG_INVALID;
-		snprintf(fv.detail, sizeof(fv.detail), "embedded group signature: %.400s",
+		fv->reason = R_ENTITY_SIG_INVALID;
+		snprintf(fv->detail, sizeof(fv->detail), "embedded group signature: %.400s",
 		    node_bad(g)->detail);
-		forced = &fv;
+		return fv;
 	}
 	if (forced == NULL && g != xmlDocGetRootElement(w->doc) &&
 	    (s = attr_get(g, "validUntil")) != NULL) {
 		if (parse_xsd_datetime(s, &own) == -1) {
-			fv.reason = R_TIME_MALFORMED;
-			snprintf(fv.detail, sizeof(fv.detail), "enclosing group validUntil does not parse");
-			forced = &fv;
+			fv->reason = R_TIME_MALFORMED;
+			snprintf(fv->detail, sizeof(fv->detail), "enclosing group validUntil does not parse");
+			return fv;
 		} else if (own <= w->now) {
-			fv.reason = R_ENTITY_EXPIRED;
-			snprintf(fv.detail, sizeof(fv.detail), "enclosing group validUntil %s has passed",
+			fv->reason = R_ENTITY_EXPIRED;
+			snprintf(fv->detail, sizeof(fv->detail), "enclosing group validUntil %s has passed",
 			    format_time(own, t, sizeof(t)));
-			forced = &fv;
-		} else if (vu == 0 || own < vu)
-			vu = own;
+			return fv;
+		} else if (*vu == 0 || own < *vu)
+			*vu = own;
 	}
+	return forced;
+}
+
+/*
+ * Walk a group (or the root) for EntityDescriptors.  vu is the earliest
+ * enclosing validUntil; forced, when set, drops everything below with it.
+ * -1 with v when the entity cap is exceeded.
+ */
+static int
+walk_group(struct saml_walk *w, xmlNode *g, time_t vu, const struct verdict *forced,
+    struct verdict *v)
+{
+	struct verdict	 fv;
+	xmlNode		*c;
+
+	forced = saml_walk_group_scope(w, g, &vu, forced, &fv);
 	for (c = g->children; c != NULL; c = c->next) {
 		if (saml_is(c, NS_MD, "EntityDescriptor")) {
 			if (++w->count > w->max)
 				return verdict_set(v, R_XML_LIMIT, "more than %zu entities", w->max);
-			walk_entity(w, c, vu, forced);
+			saml_walk_entity(w, c, vu, forced);
 		} else if (saml_is(c, NS_MD, "EntitiesDescriptor")) {
 			if (walk_group(w, c, vu, forced, v) == -1)
 				return -1;
@@ -842,7 +850,7 @@ entity_ptr_cmp(const void *a, const void *b)
 
 /* Drop every copy of an entityID that occurs more than once (sort, not quadratic). */
 static void
-drop_duplicates(struct walk *w)
+drop_duplicates(struct saml_walk *w)
 {
 	struct entity_set	*o = w->out;
 	struct entity		**p;
@@ -876,6 +884,21 @@ drop_duplicates(struct walk *w)
 	free(p);
 }
 
+/* Drop duplicate entityIDs; feed-empty (-1 with v) when nothing is left. */
+int
+saml_walk_finish(struct saml_walk *w, struct verdict *v)
+{
+	struct entity_set	*out = w->out;
+
+	drop_duplicates(w);
+	if (out->entitiesz > 0)
+		return 0;
+	if (out->dropsz > 0)
+		return verdict_set(v, R_FEED_EMPTY, "no entity left (%zu dropped; first: %s: %s)",
+		    out->dropsz, reason_code(out->drops[0].reason), out->drops[0].detail);
+	return verdict_set(v, R_FEED_EMPTY, "no entity left");
+}
+
 /* ------------------------------------------------------------ validity */
 
 /* mdrpi:PublicationInfo of the root's md:Extensions, or NULL. */
@@ -893,8 +916,8 @@ publication_info(const xmlNode *root)
 }
 
 /* R11: root validUntil, creationInstant and cacheDuration. 0 / -1 with v. */
-static int
-check_validity(const xmlNode *root, const struct saml_opts *o, time_t now,
+int
+saml_check_validity(const xmlNode *root, const struct saml_opts *o, time_t now,
     struct entity_set *out, struct verdict *v)
 {
 	const char	*s;
@@ -984,15 +1007,16 @@ clear_marks(const struct scan *s)
 		s->sigs[i]->parent->_private = NULL;
 }
 
+/* The tree verifier (SAML_ENGINE_DOM); saml_verify in saml_stream.c tries streaming first. */
 int
-saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
+saml_verify_dom(const unsigned char *buf, size_t len, const struct anchor_set *as,
     const struct saml_opts *opts, time_t now, struct entity_set *out, struct verdict *v)
 {
 	xmlDocPtr	 doc;
 	xmlNode		*root, *rootsig = NULL;
 	xmlAttr		*idattr;
 	struct scan	 s;
-	struct walk	 w;
+	struct saml_walk w;
 	struct verdict	*bad = NULL;
 	size_t		 badsz = 0;
 	const char	*rootid = NULL, *name;
@@ -1045,7 +1069,7 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 		xmlRemoveID(doc, idattr);
 
 	/* R11: validity after the signature */
-	if (check_validity(root, opts, now, out, v) == -1)
+	if (saml_check_validity(root, opts, now, out, v) == -1)
 		goto out;
 	if ((name = attr_get(root, "Name")) != NULL)
 		out->name = xstrdup(name);
@@ -1060,18 +1084,11 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 	w.out = out;
 	if (saml_is(root, NS_MD, "EntityDescriptor")) {
 		w.count = 1;
-		walk_entity(&w, root, out->valid_until, NULL);
+		saml_walk_entity(&w, root, out->valid_until, NULL);
 	} else if (walk_group(&w, root, out->valid_until, NULL, v) == -1)
 		goto out;
-	drop_duplicates(&w);
-	if (out->entitiesz == 0) {
-		if (out->dropsz > 0)
-			verdict_set(v, R_FEED_EMPTY, "no entity left (%zu dropped; first: %s: %s)",
-			    out->dropsz, reason_code(out->drops[0].reason), out->drops[0].detail);
-		else
-			verdict_set(v, R_FEED_EMPTY, "no entity left");
+	if (saml_walk_finish(&w, v) == -1)
 		goto out;
-	}
 	rc = 0;
  out:
 	clear_marks(&s);

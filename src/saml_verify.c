@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/c14n.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -550,26 +554,26 @@ cand_add(struct cand *c, size_t *n, EVP_PKEY *pkey, const char *label, int keyty
 	(*n)++;
 }
 
+/* One way of trying a candidate key: 1 verified, 0 not signed by it, -1 with v. */
+typedef int	(*sig_try_fn)(void *arg, EVP_PKEY *pkey, struct verdict *v);
+
 /*
- * Verify one enveloped signature sig over target (the document element or a
- * nested EntityDescriptor/EntitiesDescriptor/role) with keys from as only.
- * The caller has registered target_id (and only it) as an ID and checked it
- * is unique.  On success 0 and, when signer is not NULL, *signer names the
- * anchor (caller frees); -1 with v otherwise.
+ * The candidate keys of a signature needing keytype, from as only, tried in
+ * order with try(arg, key): pins named by KeyInfo first, then the other
+ * pins, then KeyInfo certificates whose chain verifies (CA mode).  0 (and
+ * *signer) when one verifies; -1 with v otherwise.
  */
-int
-saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
-    const struct anchor_set *as, time_t now, char **signer, struct verdict *v)
+static int
+sig_verify_keys(const xmlNode *sig, int keytype, const struct anchor_set *as, time_t now,
+    sig_try_fn try, void *arg, char **signer, struct verdict *v)
 {
 	STACK_OF(X509)	*hint = NULL;
 	struct cand	*c = NULL;
 	struct verdict	 chainv;
 	char		 weak[256] = "", subj[256];
 	size_t		 n = 0, i;
-	int		 keytype = 0, j, r, rc = -1, pass;
+	int		 j, r, rc = -1, pass;
 
-	if (sig_check_structure(sig, target, target_id, as->algs_extra, &keytype, v) == -1)
-		return -1;
 	hint = sig_keyinfo_certs(sig);
 	c = xcalloc(as->pinsz + (size_t)sk_X509_num(hint) + 1, sizeof(*c));
 	chainv.reason = R_NONE;
@@ -592,7 +596,7 @@ saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
 	}
 
 	for (i = 0; i < n; i++) {
-		if ((r = sig_try_key(sig, target, c[i].pkey, as->algs_extra, v)) == -1)
+		if ((r = try(arg, c[i].pkey, v)) == -1)
 			goto out;
 		if (r == 1) {
 			if (signer != NULL)
@@ -617,5 +621,287 @@ saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
  out:
 	sk_X509_pop_free(hint, X509_free);
 	free(c);
+	return rc;
+}
+
+/* What the xmlsec way of trying a key needs. */
+struct try_xmlsec {
+	xmlNode		*sig;
+	const xmlNode	*target;
+	unsigned	 optin;
+};
+
+/* sig_try_fn: xmlsec on the whole tree (the tree verifier). */
+static int
+try_xmlsec(void *arg, EVP_PKEY *pkey, struct verdict *v)
+{
+	struct try_xmlsec	*t = arg;
+
+	return sig_try_key(t->sig, t->target, pkey, t->optin, v);
+}
+
+/*
+ * Verify one enveloped signature sig over target (the document element or a
+ * nested EntityDescriptor/EntitiesDescriptor/role) with keys from as only.
+ * The caller has registered target_id (and only it) as an ID and checked it
+ * is unique.  On success 0 and, when signer is not NULL, *signer names the
+ * anchor (caller frees); -1 with v otherwise.
+ */
+int
+saml_sig_verify(xmlNode *sig, xmlNode *target, const char *target_id,
+    const struct anchor_set *as, time_t now, char **signer, struct verdict *v)
+{
+	struct try_xmlsec	 t;
+	int			 keytype = 0;
+
+	if (sig_check_structure(sig, target, target_id, as->algs_extra, &keytype, v) == -1)
+		return -1;
+	t.sig = sig;
+	t.target = target;
+	t.optin = as->algs_extra;
+	return sig_verify_keys(sig, keytype, as, now, try_xmlsec, &t, signer, v);
+}
+
+/* ------------------------------------------------------------ from a digest */
+
+/* The digest algorithms by URI (opt-ins were checked by sig_check_structure). */
+static const EVP_MD *
+md_of(const char *uri)
+{
+	if (strcmp(uri, "http://www.w3.org/2001/04/xmlenc#sha256") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256") == 0)
+		return EVP_sha256();
+	if (strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#sha384") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384") == 0)
+		return EVP_sha384();
+	if (strcmp(uri, "http://www.w3.org/2001/04/xmlenc#sha512") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512") == 0)
+		return EVP_sha512();
+	if (strcmp(uri, "http://www.w3.org/2000/09/xmldsig#sha1") == 0 ||
+	    strcmp(uri, "http://www.w3.org/2000/09/xmldsig#rsa-sha1") == 0)
+		return EVP_sha1();
+	return NULL;
+}
+
+/* Child element {NS_DS}name of n, or NULL. */
+static xmlNode *
+ds_child(const xmlNode *n, const char *name)
+{
+	xmlNode	*c;
+
+	for (c = n != NULL ? saml_first_elem(n) : NULL; c != NULL; c = next_elem(c))
+		if (saml_is(c, NS_DS, name))
+			return c;
+	return NULL;
+}
+
+/* EVP digest of the Reference's DigestMethod when R6 (with optin) allows it, or NULL. */
+const EVP_MD *
+saml_sig_digest_md(const xmlNode *sig, unsigned optin)
+{
+	xmlNode	*dm;
+	size_t	 i;
+
+	dm = ds_child(ds_child(ds_child(sig, "SignedInfo"), "Reference"), "DigestMethod");
+	if (dm == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(digest_algs) / sizeof(digest_algs[0]); i++)
+		if (strcmp(alg_of(dm), digest_algs[i].uri) == 0 &&
+		    (digest_algs[i].optin & ~optin) == 0)
+			return md_of(alg_of(dm));
+	return NULL;
+}
+
+/* xmlC14NExecute visibility: the SignedInfo element and everything below it. */
+static int
+in_subtree(void *arg, xmlNodePtr node, xmlNodePtr parent)
+{
+	const xmlNode	*top = arg, *n;
+
+	n = (node != NULL && node->type != XML_NAMESPACE_DECL) ? node : parent;
+	for (; n != NULL; n = n->parent)
+		if (n == top)
+			return 1;
+	return 0;
+}
+
+/*
+ * The canonical form of SignedInfo under its CanonicalizationMethod (only
+ * the shapes xmlsec accepts: exclusive with at most an InclusiveNamespaces
+ * child with a space-separated PrefixList, inclusive without children).
+ * Caller frees with xmlFree.  Length, or -1.
+ */
+static int
+signedinfo_c14n(xmlNode *si, xmlChar **outp)
+{
+	xmlNode		*cm = ds_child(si, "CanonicalizationMethod"), *in;
+	const char	*alg;
+	xmlChar		*list = NULL, **prefixes = NULL;
+	xmlOutputBufferPtr ob;
+	int		 mode, comments, len = -1;
+	size_t		 n = 0;
+	char		*tok, *save, *copy = NULL;
+
+	if (cm == NULL)
+		return -1;
+	alg = alg_of(cm);
+	in = saml_first_elem(cm);
+	if (strcmp(alg, ALG_EXC) == 0 || strcmp(alg, ALG_EXC_COM) == 0) {
+		mode = XML_C14N_EXCLUSIVE_1_0;
+		comments = strcmp(alg, ALG_EXC_COM) == 0;
+		if (in != NULL) {
+			if (!saml_is(in, NS_EXC, "InclusiveNamespaces") || next_elem(in) != NULL ||
+			    (list = xmlGetNoNsProp(in, (const xmlChar *)"PrefixList")) == NULL ||
+			    strpbrk((const char *)list, "\t\r\n") != NULL)
+				goto out;
+			copy = xstrdup((const char *)list);
+			prefixes = xcalloc(strlen(copy) / 2 + 2, sizeof(*prefixes));
+			for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
+				prefixes[n++] = (xmlChar *)tok;
+		}
+	} else if (strcmp(alg, ALG_C14N) == 0 || strcmp(alg, ALG_C14N_COM) == 0) {
+		mode = XML_C14N_1_0;
+		comments = strcmp(alg, ALG_C14N_COM) == 0;
+		if (in != NULL)
+			goto out;
+	} else
+		goto out;
+	if ((ob = xmlAllocOutputBuffer(NULL)) == NULL)
+		fatalx("xmlAllocOutputBuffer");
+	if (xmlC14NExecute(si->doc, in_subtree, si, mode, prefixes, comments, ob) >= 0 &&
+	    ob->error == 0) {
+		len = xmlBufUse(ob->buffer);
+		*outp = xmlStrndup(xmlBufContent(ob->buffer), len);
+	}
+	xmlOutputBufferClose(ob);
+ out:
+	free(prefixes);
+	free(copy);
+	xmlFree(list);
+	return len;
+}
+
+/* What the EVP way of trying a key needs. */
+struct try_evp {
+	const EVP_MD		*md;		/* of the SignatureMethod */
+	const unsigned char	*tbs;		/* canonical SignedInfo */
+	size_t			 tbssz;
+	const unsigned char	*sigval;	/* decoded SignatureValue */
+	size_t			 sigvalsz;
+};
+
+/* XMLDSig ECDSA r||s (each half the group order size) to DER, or -1. */
+static int
+ecdsa_raw_to_der(EVP_PKEY *pkey, const unsigned char *raw, size_t rawsz, unsigned char **der)
+{
+	ECDSA_SIG	*es;
+	BIGNUM		*r, *s;
+	size_t		 half = ((size_t)EVP_PKEY_get_bits(pkey) + 7) / 8;
+	int		 len;
+
+	if (rawsz != 2 * half)
+		return -1;
+	r = BN_bin2bn(raw, (int)half, NULL);
+	s = BN_bin2bn(raw + half, (int)half, NULL);
+	if (r == NULL || s == NULL || (es = ECDSA_SIG_new()) == NULL)
+		fatalx("ECDSA_SIG_new");
+	if (ECDSA_SIG_set0(es, r, s) != 1)
+		fatalx("ECDSA_SIG_set0");
+	*der = NULL;
+	len = i2d_ECDSA_SIG(es, der);
+	ECDSA_SIG_free(es);
+	return len;
+}
+
+/*
+ * sig_try_fn: EVP_DigestVerify of the decoded SignatureValue over the
+ * canonical SignedInfo (the stream verifier).  1 verified, 0 not this key.
+ */
+static int
+try_evp(void *arg, EVP_PKEY *pkey, struct verdict *v)
+{
+	struct try_evp		*t = arg;
+	EVP_MD_CTX		*ctx;
+	unsigned char		*der = NULL;
+	const unsigned char	*sv = t->sigval;
+	size_t			 svsz = t->sigvalsz;
+	int			 len, ok;
+
+	(void)v;
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC) {
+		if ((len = ecdsa_raw_to_der(pkey, sv, svsz, &der)) <= 0)
+			return 0;
+		sv = der;
+		svsz = (size_t)len;
+	} else if (svsz != (size_t)EVP_PKEY_get_size(pkey))
+		return 0;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		fatalx("EVP_MD_CTX_new");
+	ok = EVP_DigestVerifyInit(ctx, NULL, t->md, NULL, pkey) == 1 &&
+	    EVP_DigestVerify(ctx, sv, svsz, t->tbs, t->tbssz) == 1;
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return ok;
+}
+
+/* Decoded base64 text of element n (caller frees), or -1. */
+static int
+b64_of(const xmlNode *n, unsigned char **out, size_t *outsz)
+{
+	xmlChar	*txt;
+	int	 rc;
+
+	if (n == NULL || (txt = xmlNodeGetContent(n)) == NULL)
+		return -1;
+	rc = saml_b64_decode((const char *)txt, out, outsz);
+	xmlFree(txt);
+	return rc;
+}
+
+/*
+ * The root signature from a streamed digest: R3-R9 structure checks, then
+ * DigestValue, then SignatureValue over SignedInfo with the candidate keys
+ * of sig_verify_keys.  0 (and *signer) / -1 with v.
+ */
+int
+saml_sig_verify_digest(xmlNode *sig, xmlNode *target, const char *target_id,
+    const unsigned char *digest, size_t digestsz, const struct anchor_set *as, time_t now,
+    char **signer, struct verdict *v)
+{
+	struct try_evp	 t;
+	xmlNode		*si;
+	xmlChar		*c14n = NULL;
+	unsigned char	*dv = NULL, *sv = NULL;
+	size_t		 dvsz = 0, svsz = 0;
+	int		 keytype = 0, len, rc = -1;
+
+	if (sig_check_structure(sig, target, target_id, as->algs_extra, &keytype, v) == -1)
+		return -1;
+	si = ds_child(sig, "SignedInfo");
+	memset(&t, 0, sizeof(t));
+	if (b64_of(ds_child(ds_child(si, "Reference"), "DigestValue"), &dv, &dvsz) == -1 ||
+	    dvsz != digestsz || CRYPTO_memcmp(dv, digest, digestsz) != 0) {
+		verdict_set(v, R_SIG_INVALID, "reference digest does not match: the signed content was modified");
+		goto out;
+	}
+	if ((t.md = md_of(alg_of(ds_child(si, "SignatureMethod")))) == NULL ||
+	    (len = signedinfo_c14n(si, &c14n)) < 0 ||
+	    b64_of(ds_child(sig, "SignatureValue"), &sv, &svsz) == -1) {
+		verdict_set(v, R_SIG_INVALID, "signature could not be processed (malformed signature)");
+		goto out;
+	}
+	t.tbs = c14n;
+	t.tbssz = (size_t)len;
+	t.sigval = sv;
+	t.sigvalsz = svsz;
+	rc = sig_verify_keys(sig, keytype, as, now, try_evp, &t, signer, v);
+ out:
+	xmlFree(c14n);
+	free(dv);
+	free(sv);
 	return rc;
 }

@@ -37,11 +37,13 @@ finish() {
 mkfeed() { "$PYTHON3" "$TOOLS/mkfeed.py" "$@"; }
 
 # start_httpsd ROOT [ROUTES]: serve ROOT at https://127.0.0.1:$PORT/files/NAME
-# (and the route table ROUTES, re-read per request, when given)
+# (and the route table ROUTES, re-read per request, when given); it exits by
+# itself after HTTPSD_LIFETIME seconds (default 1800: a safety net for
+# an orphaned server; slow CI runs of the daemon tests take minutes)
 start_httpsd() {
 	rm -f "$T/port"
 	"$PYTHON3" "$TOOLS/httpsd.py" --cert "$PKI/server.pem" --key "$PKI/server.key" \
-		--root "$1" ${2:+--routes "$2"} --port-file "$T/port" --lifetime 600 \
+		--root "$1" ${2:+--routes "$2"} --port-file "$T/port" --lifetime "${HTTPSD_LIFETIME:-1800}" \
 		> "$T/httpsd.log" 2>&1 &
 	HTTPSD_PID=$!
 	i=0
