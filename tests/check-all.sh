@@ -14,6 +14,9 @@ check_jobs=${CHECK_JOBS:-$jobs}
 [ -f config.status ] && make distclean > /dev/null 2>&1
 ./autogen.sh > /dev/null 2>&1 || { echo "autogen.sh failed"; exit 1; }
 status=0
+t0=$(date +%s)
+# elapsed: minutes and seconds since the start, for the phase lines
+elapsed() { e=$(($(date +%s) - t0)); printf '%dm%02ds' $((e / 60)) $((e % 60)); }
 # the real third-party corpus beside the project, also for distcheck's copy
 FEDTRUST_CORPUS=${FEDTRUST_CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 export FEDTRUST_CORPUS
@@ -26,10 +29,10 @@ run_suite() {
 	b=$top/build/$name
 	rm -rf "$b"
 	mkdir -p "$b"
-	echo "=== $name build: configure $*"
+	echo "=== $name build: configure $* ($(elapsed))"
 	(cd "$b" && "$top/configure" -q "$@" > configure.out 2>&1) || { cat "$b/configure.out"; return 1; }
 	(cd "$b" && make -j"$jobs" > make.out 2>&1) || { tail -50 "$b/make.out"; return 1; }
-	echo "=== $name: make check"
+	echo "=== $name: make check ($(elapsed))"
 	(cd "$b" && make -j"$check_jobs" check TESTS="$tests" 2>&1 | grep -E '^(PASS|FAIL|XFAIL|XPASS|SKIP|ERROR):|^# ')
 	if grep -q '^# FAIL: *0$' "$b/test-suite.log" 2>/dev/null && grep -q '^# ERROR: *0$' "$b/test-suite.log"; then
 		return 0
@@ -48,7 +51,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	run_suite asan '$(SCRIPT_TESTS_SAN) $(check_PROGRAMS)' --enable-sanitizers || status=1
 # distcheck proves the tarball builds, installs and tests from a read-only
 # source tree; the docs check and the demo show that (every test ran above).
-echo "=== make distcheck"
+echo "=== make distcheck ($(elapsed))"
 (cd "$top/build/default" && make -j"$jobs" distcheck \
     TESTS='tests/docs-check.sh tests/e2e/002-demo.sh' \
     > distcheck.out 2>&1) \
@@ -63,5 +66,6 @@ for log in "$top/build/default/test-suite.log" "$top/build/asan/test-suite.log";
 	f=$((f + $(sed -n 's/^# FAIL: *//p' "$log") + $(sed -n 's/^# ERROR: *//p' "$log")))
 done
 [ $status -ne 0 ] && [ $f -eq 0 ] && f=1
+echo "=== done ($(elapsed))"
 echo "$p passed, $f failed"
 exit $status

@@ -185,6 +185,7 @@ CONF
 		timed build_unchanged $BUILD || { ok=0; break; }
 		tail -n 1 "$T/httpsd.log" | grep -q -- '-> 304' || {
 			fail "$N entities: the unchanged cycle was not answered 304 ($(tail -n 1 "$T/httpsd.log"))"
+			echo "$N.build_unchanged FAILED -" >> "$R"
 			ok=0
 			break
 		}
@@ -201,6 +202,7 @@ CONF
 		timed build_steady $BUILD || { ok=0; break; }
 		grep -q 'published generation 2 ' "$W/build_steady.out" || {
 			fail "$N entities: the steady cycle published no new generation"
+			echo "$N.build_steady FAILED -" >> "$R"
 			ok=0
 			break
 		}
