@@ -101,11 +101,11 @@ meta_time(json_t *o, const char *key, time_t *out)
 }
 
 /*
- * Read dir/name if its SHA-256 is sha.  0 match (buffer in *doc), 1 missing
- * or different, -1 I/O error (logged).
+ * Read dir/name (at most max bytes) if its SHA-256 is sha.  0 match (buffer
+ * in *doc), 1 missing or different, -1 I/O error (logged).
  */
 static int
-load_doc(const char *dir, const char *name, const char *sha, unsigned char **doc,
+load_doc(const char *dir, const char *name, const char *sha, size_t max, unsigned char **doc,
     size_t *docsz)
 {
 	char		*path = path_join(dir, name);
@@ -114,7 +114,7 @@ load_doc(const char *dir, const char *name, const char *sha, unsigned char **doc
 
 	*doc = NULL;
 	*docsz = 0;
-	if (read_file(path, MAX_DOC_SIZE, doc, docsz) == -1) {
+	if (read_file(path, max, doc, docsz) == -1) {
 		if (errno == ENOENT)
 			rc = 1;
 		else
@@ -141,7 +141,8 @@ out:
  * unusable (logged), -1 bad name or I/O error.  Caller frees e.
  */
 int
-cache_load(const char *state_dir, const char *list, const char *source, struct cache_entry *e)
+cache_load(const char *state_dir, const char *list, const char *source, size_t max,
+    struct cache_entry *e)
 {
 	char		*dir = NULL, *mpath = NULL;
 	unsigned char	*mbuf = NULL;
@@ -174,9 +175,9 @@ cache_load(const char *state_dir, const char *list, const char *source, struct c
 		goto out;
 	}
 	memcpy(e->sha256, json_string_value(sha), 65);
-	if ((r = load_doc(dir, "doc", e->sha256, &e->doc, &e->docsz)) == 1)
+	if ((r = load_doc(dir, "doc", e->sha256, max, &e->doc, &e->docsz)) == 1)
 		/* interrupted replacement: the previous doc still matches meta */
-		r = load_doc(dir, "doc.prev", e->sha256, &e->doc, &e->docsz);
+		r = load_doc(dir, "doc.prev", e->sha256, max, &e->doc, &e->docsz);
 	if (r == 1)
 		log_warnx("cache: %s/%s: stored document does not match its digest, "
 		    "ignoring the cached copy", list, source);

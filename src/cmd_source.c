@@ -872,7 +872,8 @@ show_rest(const struct config *conf, const struct list_conf *l, const struct sou
 			printf("revoke-entity: %s %s %s\n", s->revs[i].id,
 			    format_time(s->revs[i].at, tb, sizeof(tb)), s->revs[i].reason);
 	}
-	if (cache_load(conf->state_dir, l->name, s->name, &ce) == 0) {
+	if (cache_load(conf->state_dir, l->name, s->name,
+	    s->max_size ? s->max_size : conf->max_size, &ce) == 0) {
 		printf("state: last good copy, %zu bytes, sha256 %s\n", ce.docsz, ce.sha256);
 		printf("state-fetched: %s\n", format_time(ce.fetched, tb, sizeof(tb)));
 		if (ce.valid_until != 0)
@@ -884,7 +885,7 @@ show_rest(const struct config *conf, const struct list_conf *l, const struct sou
 		printf("state: no last good copy\n");
 	if (s->crl_url != NULL) {
 		xasprintf(&crl, "%s.crl", s->name);
-		if (cache_load(conf->state_dir, l->name, crl, &ce) == 0) {
+		if (cache_load(conf->state_dir, l->name, crl, MAX_DOC_SIZE, &ce) == 0) {
 			printf("state-crl-next-update: %s\n", format_time(ce.valid_until, tb,
 			    sizeof(tb)));
 			cache_entry_free(&ce);

@@ -29,7 +29,8 @@ verify_usage(void)
 	    "           [--signer-name GLOB]... [--allow-alg rsa-sha1|sha1|ecdsa-sha512]...\n"
 	    "           [--at TIME] [--type saml|jws|auto] [--typ TYP] [--allow-untyped]\n"
 	    "           [--legacy-drafts]\n"
-	    "           [--max-validity DUR] [--cert-validity warn|reject|ignore] [-v] FILE|URL\n");
+	    "           [--max-validity DUR] [--cert-validity warn|reject|ignore] [--max-size SIZE]\n"
+	    "           [-v] FILE|URL\n");
 	return EXIT_USAGE;
 }
 
@@ -71,7 +72,7 @@ reject(const struct verdict *v)
 
 /* Fetch the document from a path or an https:// / file:// URL. 0 / -1 with v. */
 static int
-load_input(const char *what, unsigned char **buf, size_t *len, struct verdict *v)
+load_input(const char *what, size_t max, unsigned char **buf, size_t *len, struct verdict *v)
 {
 	struct fetch_req	 req;
 	struct fetch_res	 res;
@@ -84,7 +85,7 @@ load_input(const char *what, unsigned char **buf, size_t *len, struct verdict *v
 		req.url = what;
 		req.timeout = MAX_FETCH_TIMEOUT;
 		req.connect_timeout = MAX_CONNECT_TIMEOUT;
-		req.max_size = MAX_DOC_SIZE;
+		req.max_size = max;
 		fetch_many(&req, &res, 1);
 		if (!res.ok || res.not_modified) {
 			*v = res.v;
@@ -99,11 +100,11 @@ load_input(const char *what, unsigned char **buf, size_t *len, struct verdict *v
 		fetch_res_free(&res);
 		return 0;
 	}
-	if (read_file(what, MAX_DOC_SIZE, buf, len) == -1) {
+	if (read_file(what, max, buf, len) == -1) {
 		log_sanitize(what, strlen(what), san, sizeof(san));
 		if (errno == EFBIG)
-			return verdict_set(v, R_FETCH_TOO_LARGE, "%s is larger than %lu bytes",
-			    san, (unsigned long)MAX_DOC_SIZE);
+			return verdict_set(v, R_FETCH_TOO_LARGE, "%s is larger than %zu bytes",
+			    san, max);
 		return verdict_set(v, R_FETCH_FAILED, "cannot read %s: %s", san, strerror(errno));
 	}
 	return 0;
@@ -116,7 +117,7 @@ load_input(const char *what, unsigned char **buf, size_t *len, struct verdict *v
  * file is to be loaded as before (a URL, or a JWS).
  */
 static int
-open_saml(const char *what, const char *type, struct verdict *v)
+open_saml(const char *what, const char *type, size_t max, struct verdict *v)
 {
 	struct stat	 sb;
 	unsigned char	 head[4096];
@@ -134,10 +135,10 @@ open_saml(const char *what, const char *type, struct verdict *v)
 		close(fd);
 		return -2;	/* read_file says what is wrong, or reads a pipe */
 	}
-	if ((size_t)sb.st_size > MAX_DOC_SIZE) {
+	if ((size_t)sb.st_size > max) {
 		close(fd);
-		return verdict_set(v, R_FETCH_TOO_LARGE, "%s is larger than %lu bytes",
-		    san, (unsigned long)MAX_DOC_SIZE);
+		return verdict_set(v, R_FETCH_TOO_LARGE, "%s is larger than %zu bytes (--max-size)",
+		    san, max);
 	}
 	if (strcmp(type, "auto") == 0) {
 		n = pread(fd, head, sizeof(head), 0);
@@ -336,6 +337,7 @@ cmd_verify(int argc, char *argv[])
 		{ "allow-untyped", no_argument, NULL, 'U' },
 		{ "legacy-drafts", no_argument, NULL, 'L' },
 		{ "max-validity", required_argument, NULL, 'm' },
+		{ "max-size", required_argument, NULL, 'S' },
 		{ "cert-validity", required_argument, NULL, 'c' },
 		{ "allow-alg", required_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -350,6 +352,7 @@ cmd_verify(int argc, char *argv[])
 	struct verdict		 v;
 	unsigned char		*buf = NULL;
 	size_t			 len = 0, i, anchorsz = 0, casz = 0, crlsz = 0;
+	size_t			 max = MAX_DOC_SIZE;
 	time_t			 now = time(NULL);
 	const char		*type = "auto";
 	char			**anchors = NULL, **cas = NULL, **crls = NULL;
@@ -422,6 +425,12 @@ cmd_verify(int argc, char *argv[])
 				goto out;
 			}
 			break;
+		case 'S':
+			if (parse_size(optarg, &max) == -1 || max < 1024) {
+				fprintf(stderr, "fedtrust verify: bad --max-size \"%s\"\n", optarg);
+				goto out;
+			}
+			break;
 		case 'c':
 			if (strcmp(optarg, "warn") == 0)
 				opts.cert_validity = CERT_VALIDITY_WARN;
@@ -454,7 +463,7 @@ cmd_verify(int argc, char *argv[])
 	/* the command needs no standalone entity XML: less memory on big feeds */
 	opts.no_xml = 1;
 
-	if ((fd = open_saml(argv[optind], type, &v)) == -1) {
+	if ((fd = open_saml(argv[optind], type, max, &v)) == -1) {
 		rc = reject(&v);
 		goto out;
 	}
@@ -462,7 +471,7 @@ cmd_verify(int argc, char *argv[])
 		type = "saml";
 		goto saml;
 	}
-	if (load_input(argv[optind], &buf, &len, &v) == -1) {
+	if (load_input(argv[optind], max, &buf, &len, &v) == -1) {
 		rc = reject(&v);
 		goto out;
 	}

@@ -525,7 +525,7 @@ struct saml_opts {
 	long		 skew;		/* seconds for creationInstant in the future */
 	size_t		 max_entities;	/* 0 = MAX_ENTITIES */
 	int		 engine;	/* SAML_ENGINE_*: AUTO streams and falls back to the tree */
-	int		 no_xml;	/* 1: do not keep e->xml (fedtrust verify) */
+	int		 no_xml;	/* 1: keep neither e->xml nor certificate DER, only SPKI (fedtrust verify) */
 };
 #define SAML_ENGINE_AUTO	0
 #define SAML_ENGINE_DOM		1
@@ -751,8 +751,12 @@ struct cache_entry {
 	time_t		 created;	/* creationInstant, 0 if none (rollback check) */
 };
 
-/* 0 found, 1 none, -1 error (logged). Caller frees with cache_entry_free. */
-int	 cache_load(const char *state_dir, const char *list, const char *source, struct cache_entry *);
+/*
+ * 0 found, 1 none, -1 error (logged); a stored copy over max bytes (the
+ * source's max-size) is not read.  Caller frees with cache_entry_free.
+ */
+int	 cache_load(const char *state_dir, const char *list, const char *source, size_t max,
+	    struct cache_entry *);
 /* Atomically replace the stored copy. 0 / -1. */
 int	 cache_store(const char *state_dir, const char *list, const char *source, const struct cache_entry *);
 void	 cache_entry_free(struct cache_entry *);

@@ -510,12 +510,17 @@ entity_keys(struct saml_walk *w, struct entity *e, const xmlNode *kd, enum reaso
 				k = &e->keys[e->keysz++];
 				memset(k, 0, sizeof(*k));
 				k->use = u;
-				k->cert = der;
-				k->certsz = dersz;
 				k->spki = xmalloc(spkisz);
 				memcpy(k->spki, spki, spkisz);
 				k->spkisz = spkisz;
 				k->not_after = not_after;
+				/* spki pointed into der: copied above */
+				if (w->opts->no_xml)
+					free(der);
+				else {
+					k->cert = der;
+					k->certsz = dersz;
+				}
 				if (k->not_after != 0 && k->not_after <= w->now) {
 					char	 t[32];
 

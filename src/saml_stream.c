@@ -881,9 +881,9 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 	return saml_verify_dom(buf, len, as, opts, now, out, v);
 }
 
-/* Read the rest of fd into memory (at most MAX_DOC_SIZE). 0 / -1 with v. */
+/* Read the rest of fd into memory (at most about max bytes). 0 / -1 with v. */
 static int
-read_all(int fd, unsigned char **buf, size_t *len, struct verdict *v)
+read_all(int fd, size_t max, unsigned char **buf, size_t *len, struct verdict *v)
 {
 	unsigned char	*b = NULL;
 	size_t		 n = 0, cap = 0;
@@ -891,10 +891,10 @@ read_all(int fd, unsigned char **buf, size_t *len, struct verdict *v)
 
 	for (;;) {
 		if (n == cap) {
-			if (cap > MAX_DOC_SIZE) {
+			if (cap > max) {
 				free(b);
 				return verdict_set(v, R_FETCH_TOO_LARGE,
-				    "document larger than %lu bytes", (unsigned long)MAX_DOC_SIZE);
+				    "document larger than %zu bytes", max);
 			}
 			cap = cap ? cap * 2 : STREAM_CHUNK;
 			b = xreallocarray(b, cap, 1);
@@ -961,13 +961,15 @@ saml_verify_fd(int fd, const struct anchor_set *as, const struct saml_opts *opts
 		return -1;
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return verdict_set(v, R_FETCH_FAILED, "lseek: %s", strerror(errno));
-	if (read_all(fd, &buf, &len, v) == -1)
+	/* the caller chose to open a file of this size (fedtrust verify --max-size) */
+	if (read_all(fd, (size_t)sb.st_size > MAX_DOC_SIZE ? (size_t)sb.st_size : MAX_DOC_SIZE,
+	    &buf, &len, v) == -1)
 		return -1;
 	rc = saml_verify_dom(buf, len, as, opts, now, out, v);
 	free(buf);
 	return rc;
  whole:
-	if (read_all(fd, &buf, &len, v) == -1)
+	if (read_all(fd, MAX_DOC_SIZE, &buf, &len, v) == -1)
 		return -1;
 	rc = saml_verify(buf, len, as, opts, now, out, v);
 	free(buf);

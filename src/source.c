@@ -331,7 +331,8 @@ take_crl(struct gather *g, size_t i, struct fetch_res *r, const struct fetch_res
 	xasprintf(&name, "%s%s", s->name, CRL_SUFFIX);
 	remember(g, name, r->body, r->bodysz, r, next, 0);
 	cache_entry_free(&g->crl[i]);
-	g->have_crl[i] = cache_load(g->conf->state_dir, g->list->name, name, &g->crl[i]) == 0;
+	g->have_crl[i] = cache_load(g->conf->state_dir, g->list->name, name, MAX_DOC_SIZE,
+	    &g->crl[i]) == 0;
 	free(name);
 }
 
@@ -599,10 +600,13 @@ load_cache(struct gather *g, size_t i)
 	char			*name;
 
 	g->st[i].conf = s;
-	g->have_cache[i] = cache_load(g->conf->state_dir, l->name, s->name, &g->cache[i]) == 0;
+	/* the stored copy was at most the source's max-size when it was accepted */
+	g->have_cache[i] = cache_load(g->conf->state_dir, l->name, s->name,
+	    s->max_size ? s->max_size : g->conf->max_size, &g->cache[i]) == 0;
 	if (s->type == SRC_X509 && s->crl_url != NULL) {
 		xasprintf(&name, "%s%s", s->name, CRL_SUFFIX);
-		g->have_crl[i] = cache_load(g->conf->state_dir, l->name, name, &g->crl[i]) == 0;
+		g->have_crl[i] = cache_load(g->conf->state_dir, l->name, name, MAX_DOC_SIZE,
+		    &g->crl[i]) == 0;
 		free(name);
 	}
 }

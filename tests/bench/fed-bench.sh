@@ -136,7 +136,7 @@ bench_size() {
 	repeat xmlsec1_verify xmlsec1 --verify --enabled-reference-uris same-doc \
 		--enabled-key-data raw-x509-cert --pubkey-cert-pem "$T/signer.pem" \
 		--id-attr:ID urn:oasis:names:tc:SAML:2.0:metadata:EntitiesDescriptor "$W/feed.xml"
-	repeat fedtrust_verify "$FEDTRUST" verify --anchor "$T/signer.pem" "$W/feed.xml"
+	repeat fedtrust_verify "$FEDTRUST" verify --max-size 2G --anchor "$T/signer.pem" "$W/feed.xml"
 
 	# ---- fedtrust build from the local HTTPS server
 	cat > "$W/etc/fedtrust.conf" <<CONF

@@ -85,7 +85,7 @@ expect_doc(const char *list, const char *source, const char *doc, time_t t)
 	struct cache_entry	 got;
 	char			 sha[65];
 
-	assert_int_equal(cache_load(sd, list, source, &got), 0);
+	assert_int_equal(cache_load(sd, list, source, MAX_DOC_SIZE, &got), 0);
 	assert_int_equal(got.docsz, strlen(doc));
 	assert_memory_equal(got.doc, doc, strlen(doc));
 	sha256_hex(doc, strlen(doc), sha);
@@ -105,7 +105,12 @@ test_round_trip(void **state)
 
 	(void)state;
 	assert_int_equal(cache_store(sd, "research", "edugain", &e), 0);
-	assert_int_equal(cache_load(sd, "research", "edugain", &got), 0);
+	/* the cap is the source's max-size: a copy over it is not read */
+	assert_int_not_equal(cache_load(sd, "research", "edugain", e.docsz - 1, &got), 0);
+	cache_entry_free(&got);
+	assert_int_equal(cache_load(sd, "research", "edugain", e.docsz, &got), 0);
+	cache_entry_free(&got);
+	assert_int_equal(cache_load(sd, "research", "edugain", MAX_DOC_SIZE, &got), 0);
 	assert_int_equal(got.docsz, e.docsz);
 	assert_memory_equal(got.doc, e.doc, e.docsz);
 	assert_string_equal(got.etag, "\"abc\"");
@@ -134,7 +139,7 @@ test_round_trip(void **state)
 	/* replace, without validators */
 	e = entry("second", NULL, NULL, 1790003600);
 	assert_int_equal(cache_store(sd, "research", "edugain", &e), 0);
-	assert_int_equal(cache_load(sd, "research", "edugain", &got), 0);
+	assert_int_equal(cache_load(sd, "research", "edugain", MAX_DOC_SIZE, &got), 0);
 	assert_null(got.etag);
 	assert_null(got.last_modified);
 	assert_memory_equal(got.doc, "second", 6);
@@ -152,11 +157,11 @@ test_missing(void **state)
 	struct cache_entry	 e = entry("x", NULL, NULL, 1), got;
 
 	(void)state;
-	assert_int_equal(cache_load(sd, "nolist", "nosource", &got), 1);
+	assert_int_equal(cache_load(sd, "nolist", "nosource", MAX_DOC_SIZE, &got), 1);
 	assert_null(got.doc);
 	assert_int_equal(cache_store(sd, "list", "one", &e), 0);
-	assert_int_equal(cache_load(sd, "list", "two", &got), 1);
-	assert_int_equal(cache_load(sd, "list", "one", &got), 0);
+	assert_int_equal(cache_load(sd, "list", "two", MAX_DOC_SIZE, &got), 1);
+	assert_int_equal(cache_load(sd, "list", "one", MAX_DOC_SIZE, &got), 0);
 	cache_entry_free(&got);
 }
 
@@ -168,7 +173,7 @@ test_corrupt(void **state)
 	(void)state;
 	assert_int_equal(cache_store(sd, "l", "s", &e), 0);
 	put("l", "s", "doc", "tampered document");
-	assert_int_equal(cache_load(sd, "l", "s", &got), 1);
+	assert_int_equal(cache_load(sd, "l", "s", MAX_DOC_SIZE, &got), 1);
 	assert_null(got.doc);
 
 	/* doc.prev (an older copy) never stands in for a different digest */
@@ -177,15 +182,15 @@ test_corrupt(void **state)
 	e = entry("two", NULL, NULL, 2);
 	assert_int_equal(cache_store(sd, "l", "t", &e), 0);
 	put("l", "t", "doc", "three");
-	assert_int_equal(cache_load(sd, "l", "t", &got), 1);
+	assert_int_equal(cache_load(sd, "l", "t", MAX_DOC_SIZE, &got), 1);
 
 	/* malformed meta.json */
 	e = entry("doc", NULL, NULL, 1);
 	assert_int_equal(cache_store(sd, "l", "u", &e), 0);
 	put("l", "u", "meta.json", "{\"sha256\": 5}");
-	assert_int_equal(cache_load(sd, "l", "u", &got), 1);
+	assert_int_equal(cache_load(sd, "l", "u", MAX_DOC_SIZE, &got), 1);
 	put("l", "u", "meta.json", "not json");
-	assert_int_equal(cache_load(sd, "l", "u", &got), 1);
+	assert_int_equal(cache_load(sd, "l", "u", MAX_DOC_SIZE, &got), 1);
 	/* meta without its doc */
 	assert_int_equal(cache_store(sd, "l", "v", &e), 0);
 	{
@@ -194,7 +199,7 @@ test_corrupt(void **state)
 		assert_int_equal(unlink(p), 0);
 		free(p);
 	}
-	assert_int_equal(cache_load(sd, "l", "v", &got), 1);
+	assert_int_equal(cache_load(sd, "l", "v", MAX_DOC_SIZE, &got), 1);
 }
 
 static void
@@ -214,11 +219,11 @@ test_names(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(cache_store(sd, bad[i], "ok", &e), -1);
 		assert_int_equal(cache_store(sd, "ok", bad[i], &e), -1);
-		assert_int_equal(cache_load(sd, bad[i], "ok", &got), -1);
-		assert_int_equal(cache_load(sd, "ok", bad[i], &got), -1);
+		assert_int_equal(cache_load(sd, bad[i], "ok", MAX_DOC_SIZE, &got), -1);
+		assert_int_equal(cache_load(sd, "ok", bad[i], MAX_DOC_SIZE, &got), -1);
 	}
 	assert_int_equal(cache_store(sd, NULL, "ok", &e), -1);
-	assert_int_equal(cache_load(sd, "ok", NULL, &got), -1);
+	assert_int_equal(cache_load(sd, "ok", NULL, MAX_DOC_SIZE, &got), -1);
 	/* nothing was created for the refused names, inside or outside state_dir */
 	if (asprintf(&p, "%s/sources", sd) < 0)
 		abort();

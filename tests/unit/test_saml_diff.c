@@ -354,6 +354,11 @@ run_case(const struct dcase *c)
 			fail_msg("%s: fd entry: %s: %s", c->name, reason_code(v.reason), v.detail);
 		assert_true(s.entitiesz > 0);
 		assert_null(s.entities[0].xml);
+		/* only the SPKI of a KeyDescriptor certificate is kept */
+		if (s.entities[0].keysz > 0) {
+			assert_null(s.entities[0].keys[0].cert);
+			assert_true(s.entities[0].keys[0].spkisz > 0);
+		}
 		entity_set_free(&s);
 	}
 	if (c->tamper)
