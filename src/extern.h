@@ -645,10 +645,11 @@ int	 saml_verify_dom(const unsigned char *buf, size_t len, const struct anchor_s
  */
 #define SAML_STREAM_FALLBACK	1
 /*
- * Process-wide engine for saml_opts.engine == SAML_ENGINE_AUTO (tests and
- * benchmarks: the mains set it from FEDTRUST_SAML_ENGINE=dom|stream).
+ * Process-wide engine for saml_opts.engine == SAML_ENGINE_AUTO, by name:
+ * "dom" or "stream"; NULL or anything else keeps AUTO (tests and benchmarks:
+ * the mains pass FEDTRUST_SAML_ENGINE).
  */
-void	 saml_set_default_engine(int);
+void	 saml_set_default_engine(const char *);
 struct saml_stream;
 /* Start a streaming verification (caller frees with saml_stream_free). */
 struct saml_stream *saml_stream_new(const struct anchor_set *, const struct saml_opts *,

@@ -38,20 +38,6 @@ usage(FILE *f)
 	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
-/* FEDTRUST_SAML_ENGINE=dom|stream: the SAML verifier engine (tests, benchmarks). */
-static void
-saml_engine_from_env(void)
-{
-	const char	*e = getenv("FEDTRUST_SAML_ENGINE");
-
-	if (e == NULL)
-		return;
-	if (strcmp(e, "dom") == 0)
-		saml_set_default_engine(SAML_ENGINE_DOM);
-	else if (strcmp(e, "stream") == 0)
-		saml_set_default_engine(SAML_ENGINE_STREAM);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -74,7 +60,8 @@ main(int argc, char *argv[])
 			fprintf(stderr, "fedtrust: cannot initialise libxml2/xmlsec/libcurl\n");
 			return EXIT_INTERNAL;
 		}
-		saml_engine_from_env();
+		/* FEDTRUST_SAML_ENGINE=dom|stream (tests, benchmarks) */
+		saml_set_default_engine(getenv("FEDTRUST_SAML_ENGINE"));
 		rc = cmds[i].fn(argc - 1, argv + 1);
 		fetch_shutdown();
 		xml_shutdown();

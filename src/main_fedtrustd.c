@@ -305,20 +305,6 @@ usage(void)
 	return EXIT_USAGE;
 }
 
-/* FEDTRUST_SAML_ENGINE=dom|stream: the SAML verifier engine (tests, benchmarks). */
-static void
-saml_engine_from_env(void)
-{
-	const char	*e = getenv("FEDTRUST_SAML_ENGINE");
-
-	if (e == NULL)
-		return;
-	if (strcmp(e, "dom") == 0)
-		saml_set_default_engine(SAML_ENGINE_DOM);
-	else if (strcmp(e, "stream") == 0)
-		saml_set_default_engine(SAML_ENGINE_STREAM);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -363,7 +349,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "fedtrustd: cannot initialise libxml2/xmlsec/libcurl\n");
 		return EXIT_INTERNAL;
 	}
-	saml_engine_from_env();
+	/* FEDTRUST_SAML_ENGINE=dom|stream (tests, benchmarks) */
+	saml_set_default_engine(getenv("FEDTRUST_SAML_ENGINE"));
 	if (check) {
 		rc = check_only(conf);
 		goto out;

@@ -833,11 +833,32 @@ stream_result(struct saml_stream *st, int r, const struct saml_opts *opts,
 	return r;
 }
 
-/* The engine used for SAML_ENGINE_AUTO in this process (set once by main). */
-void
-saml_set_default_engine(int engine)
+/*
+ * Finish and free st: 0 accepted (out filled), -1 with v when the stream
+ * engine alone was asked for and gave up, SAML_STREAM_FALLBACK when the tree
+ * verifier has to decide.
+ */
+static int
+stream_done(struct saml_stream *st, int r, const struct saml_opts *opts,
+    struct entity_set *out, struct verdict *v)
 {
-	default_engine = engine;
+	r = stream_result(st, r, opts, out, v);
+	saml_stream_free(st);
+	if (r == 0)
+		return 0;
+	return opts->engine == SAML_ENGINE_STREAM ? -1 : SAML_STREAM_FALLBACK;
+}
+
+/* The engine used for SAML_ENGINE_AUTO in this process, by name (set once by main). */
+void
+saml_set_default_engine(const char *name)
+{
+	if (name != NULL && strcmp(name, "dom") == 0)
+		default_engine = SAML_ENGINE_DOM;
+	else if (name != NULL && strcmp(name, "stream") == 0)
+		default_engine = SAML_ENGINE_STREAM;
+	else
+		default_engine = SAML_ENGINE_AUTO;
 }
 
 /* The options with the process default engine filled in (into *tmp). */
@@ -872,12 +893,8 @@ saml_verify(const unsigned char *buf, size_t len, const struct anchor_set *as,
 		n = len - off < STREAM_CHUNK ? len - off : STREAM_CHUNK;
 		r = saml_stream_push(st, buf + off, n);
 	}
-	r = stream_result(st, r, opts, out, v);
-	saml_stream_free(st);
-	if (r == 0)
-		return 0;
-	if (opts->engine == SAML_ENGINE_STREAM)
-		return -1;
+	if ((r = stream_done(st, r, opts, out, v)) != SAML_STREAM_FALLBACK)
+		return r;
 	return saml_verify_dom(buf, len, as, opts, now, out, v);
 }
 
@@ -953,12 +970,8 @@ saml_verify_fd(int fd, const struct anchor_set *as, const struct saml_opts *opts
 		r = saml_stream_push(st, chunk, (size_t)n);
 	}
 	free(chunk);
-	r = stream_result(st, r, opts, out, v);
-	saml_stream_free(st);
-	if (r == 0)
-		return 0;
-	if (opts->engine == SAML_ENGINE_STREAM)
-		return -1;
+	if ((r = stream_done(st, r, opts, out, v)) != SAML_STREAM_FALLBACK)
+		return r;
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return verdict_set(v, R_FETCH_FAILED, "lseek: %s", strerror(errno));
 	/* the caller chose to open a file of this size (fedtrust verify --max-size) */
